@@ -1,0 +1,80 @@
+"""A Torch7-style neural-network engine in numpy: modules, criteria, optimizers.
+
+The lecture's forward equations ``z^l = W^l a^{l-1} + b^l``, ``a^l = f(z^l)``
+and back-propagation equations ``delta^l = (W^{l+1})^T delta^{l+1} ⊙ f'(z^l)``,
+``dL/dW^l = delta^l (a^{l-1})^T``, ``dL/db^l = delta^l`` -- on minibatches
+whose rows are samples.
+
+>>> import numpy as np
+>>> from sknn_backprop import nn
+>>> model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2), nn.Sigmoid())
+>>> criterion = nn.MSECriterion()
+>>> rng = np.random.default_rng(0)
+>>> inputs, targets = rng.normal(size=(500, 3)), rng.normal(size=(500, 2))
+>>> loss = criterion.forward(model.forward(inputs), targets)
+>>> model.backward(inputs, criterion.backward(model.output, targets)).shape
+(500, 3)
+"""
+
+from . import init, optim
+from .activation import (
+    Abs,
+    Exp,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .conv import Conv2d, MaxPool2d
+from .criterion import (
+    BCECriterion,
+    BCEWithLogitsCriterion,
+    ClassNLLCriterion,
+    Criterion,
+    CrossEntropyCriterion,
+    MSECriterion,
+    PoissonNLLCriterion,
+)
+from .gradcheck import gradient_check
+from .layers import Dropout, Flatten, GaussianNoise, Reshape
+from .linear import Linear
+from .module import Module, Sequential
+from .optim import SGD, Adam
+
+__all__ = [
+    "Module",
+    "Sequential",
+    "Linear",
+    "Conv2d",
+    "MaxPool2d",
+    "Identity",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "PReLU",
+    "Abs",
+    "Exp",
+    "Softmax",
+    "LogSoftmax",
+    "Dropout",
+    "GaussianNoise",
+    "Flatten",
+    "Reshape",
+    "Criterion",
+    "MSECriterion",
+    "ClassNLLCriterion",
+    "CrossEntropyCriterion",
+    "BCECriterion",
+    "BCEWithLogitsCriterion",
+    "PoissonNLLCriterion",
+    "SGD",
+    "Adam",
+    "gradient_check",
+    "init",
+    "optim",
+]

@@ -1,0 +1,233 @@
+"""Loss functions (Torch7's criteria): ``forward(output, target) -> float`` and
+``backward(output, target) -> dL/d(output)``.
+
+Every criterion averages over the samples of the batch, optionally weighted:
+with ``sample_weight`` ``w`` the loss is ``sum_i w_i l_i / sum_i w_i`` (as
+``numpy.average``), and its gradient is scaled to match.  The loss of one
+sample sums over the output columns, except ``MSECriterion(average_outputs=
+True)`` which averages over them as scikit-learn's squared loss does.
+
+Targets of the classification criteria are either class indices (1-D integer
+array, as Torch7) or one-hot / probability rows (2-D, as scikit-learn's
+``LabelBinarizer`` produces).
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+__all__ = [
+    "Criterion",
+    "MSECriterion",
+    "ClassNLLCriterion",
+    "CrossEntropyCriterion",
+    "BCECriterion",
+    "BCEWithLogitsCriterion",
+    "PoissonNLLCriterion",
+]
+
+
+def _weights(output, sample_weight):
+    """Return ``(w, total)``: per-row weights as a column (or None) and their sum."""
+    n = output.shape[0]
+    if sample_weight is None:
+        return None, float(n)
+    w = np.asarray(sample_weight, dtype=output.dtype).reshape(-1)
+    if w.shape[0] != n:
+        raise ValueError(f"sample_weight has {w.shape[0]} entries for {n} samples.")
+    return w.reshape((n,) + (1,) * (output.ndim - 1)), float(w.sum())
+
+
+def _onehot(output, target):
+    """2-D float targets from class indices (or the targets themselves if 2-D)."""
+    target = np.asarray(target)
+    if target.ndim == 1 and output.ndim == 2 and output.shape[1] > 1:
+        onehot = np.zeros(output.shape, dtype=output.dtype)
+        onehot[np.arange(target.shape[0]), target.astype(np.intp)] = 1
+        return onehot
+    return target.reshape(output.shape)
+
+
+def _reduce(per_element, w, total):
+    """Weighted average over samples of the per-sample sums."""
+    if w is not None:
+        per_element = per_element * w
+    return float(per_element.sum() / total)
+
+
+class Criterion:
+    """Base class: ``forward`` (the loss) and ``backward`` (its gradient)."""
+
+    def forward(self, output, target, sample_weight=None):  # pragma: no cover
+        raise NotImplementedError
+
+    def backward(self, output, target, sample_weight=None):
+        """Return ``dL/d(output)``, the ``dL/da^L`` that starts back-propagation."""
+        return self.forward_backward(output, target, sample_weight)[1]
+
+    def forward_backward(self, output, target, sample_weight=None):
+        """``(loss, grad)`` in one pass (cheaper than two calls for most criteria)."""
+        return self.forward(output, target, sample_weight), self.backward(
+            output, target, sample_weight
+        )
+
+    def __repr__(self):
+        return f"nn.{type(self).__name__}"
+
+
+class MSECriterion(Criterion):
+    """The lecture's squared error ``L = 1/2 ||y - y_hat||^2``, averaged over the batch.
+
+    Parameters
+    ----------
+    average_outputs : bool, default=False
+        Also average over the output columns (scikit-learn's ``squared_error``
+        loss of a multi-output MLP).
+    """
+
+    def __init__(self, average_outputs=False):
+        self.average_outputs = bool(average_outputs)
+
+    def _scale(self, output):
+        k = output.shape[1] if (self.average_outputs and output.ndim > 1) else 1
+        return 1.0 / k
+
+    def forward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        diff = output - np.reshape(target, output.shape)
+        return 0.5 * self._scale(output) * _reduce(diff * diff, w, total)
+
+    def forward_backward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        grad = output - np.reshape(target, output.shape)
+        loss = 0.5 * self._scale(output) * _reduce(grad * grad, w, total)
+        if w is not None:
+            grad *= w
+        grad *= self._scale(output) / total
+        return loss, grad
+
+
+class ClassNLLCriterion(Criterion):
+    """Negative log-likelihood of log-probabilities: ``L = -a_y`` (use after ``LogSoftmax``).
+
+    The gradient is ``-1`` at the target class and ``0`` elsewhere, as in the lecture.
+    """
+
+    def forward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        return -_reduce(_onehot(output, target) * output, w, total)
+
+    def backward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        grad = -_onehot(output, target).astype(output.dtype, copy=True)
+        if w is not None:
+            grad *= w
+        return grad / total
+
+
+class CrossEntropyCriterion(Criterion):
+    """``LogSoftmax`` and ``ClassNLLCriterion`` fused, on raw scores (logits).
+
+    Numerically stable (log-sum-exp with the row maximum subtracted); its
+    gradient is the lecture's ``delta^L = p - y``.
+    """
+
+    def forward(self, output, target, sample_weight=None):
+        return self.forward_backward(output, target, sample_weight)[0]
+
+    def forward_backward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        y = _onehot(output, target)
+        shifted = output - output.max(axis=1, keepdims=True)
+        p = np.exp(shifted)
+        norm = p.sum(axis=1, keepdims=True)
+        logp = shifted - np.log(norm)
+        loss = -_reduce(y * logp, w, total)
+        p /= norm
+        # delta^L = p * sum_c y_c - y  (= p - y for one-hot rows)
+        ysum = y.sum(axis=1, keepdims=True)
+        grad = p * ysum - y
+        if w is not None:
+            grad *= w
+        grad /= total
+        return loss, grad
+
+
+class BCECriterion(Criterion):
+    """Binary cross-entropy of probabilities (after ``Sigmoid``), clipped to ``[eps, 1-eps]``.
+
+    ``L = -[y log p + (1 - y) log(1 - p)]``, summed over outputs.
+    """
+
+    def _clip(self, output):
+        eps = np.finfo(output.dtype).eps if output.dtype.kind == "f" else 1e-15
+        return np.clip(output, eps, 1 - eps)
+
+    def forward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        p = self._clip(output)
+        y = np.reshape(target, output.shape)
+        return -_reduce(xlogy(y, p) + xlogy(1 - y, 1 - p), w, total)
+
+    def backward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        p = self._clip(output)
+        y = np.reshape(target, output.shape)
+        grad = (p - y) / (p * (1 - p))
+        if w is not None:
+            grad *= w
+        return grad / total
+
+
+class BCEWithLogitsCriterion(Criterion):
+    """``Sigmoid`` and ``BCECriterion`` fused, on logits; gradient ``sigmoid(z) - y``."""
+
+    def forward(self, output, target, sample_weight=None):
+        return self.forward_backward(output, target, sample_weight)[0]
+
+    def forward_backward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        y = np.reshape(target, output.shape).astype(output.dtype, copy=False)
+        # log(1 + exp(z)) - y z, written so that it never overflows
+        per = np.maximum(output, 0) - output * y + np.log1p(np.exp(-np.abs(output)))
+        loss = _reduce(per, w, total)
+        grad = expit(output)
+        grad -= y
+        if w is not None:
+            grad *= w
+        grad /= total
+        return loss, grad
+
+
+class PoissonNLLCriterion(Criterion):
+    """Half Poisson deviance ``y log(y / mu) - y + mu`` (scikit-learn's ``poisson`` loss).
+
+    Parameters
+    ----------
+    log_input : bool, default=True
+        ``True``: ``output`` is the log-rate ``eta`` and ``mu = exp(eta)``
+        (the canonical link; gradient ``mu - y``).  ``False``: ``output`` is
+        the rate ``mu > 0`` itself.
+    """
+
+    def __init__(self, log_input=True):
+        self.log_input = bool(log_input)
+
+    def forward(self, output, target, sample_weight=None):
+        return self.forward_backward(output, target, sample_weight)[0]
+
+    def forward_backward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        y = np.reshape(target, output.shape)
+        if self.log_input:
+            mu = np.exp(output)
+            per = xlogy(y, y) - y * output - y + mu
+            grad = mu - y
+        else:
+            mu = output
+            per = xlogy(y, y / mu) - y + mu
+            grad = 1 - y / mu
+        loss = _reduce(per, w, total)
+        if w is not None:
+            grad *= w
+        grad /= total
+        return loss, grad

@@ -1,0 +1,129 @@
+"""The fully connected layer, ``z = W a + b``."""
+
+import numpy as np
+
+from .init import glorot_uniform
+from .module import Module, check_int
+
+__all__ = ["Linear"]
+
+
+def _matmul_into(a, b, buf):
+    """``a @ b``, written into ``buf`` when it has the right shape and dtype.
+
+    ``a`` may be a scipy sparse matrix (then a fresh array is returned).
+    """
+    if (
+        buf is not None
+        and isinstance(a, np.ndarray)
+        and buf.shape == (a.shape[0], b.shape[1])
+        and buf.dtype == np.result_type(a, b)
+    ):
+        return np.matmul(a, b, out=buf)
+    out = a @ b
+    return np.asarray(out)
+
+
+class Linear(Module):
+    """Fully connected layer: ``output = input @ weight.T + bias``.
+
+    Row ``i`` of the output is the lecture's ``z^l = W^l a^{l-1} + b^l`` for
+    sample ``i``.  Backward implements ``dL/da^{l-1} = (W^l)^T delta^l``,
+    ``dL/dW^l = delta^l (a^{l-1})^T`` and ``dL/db^l = delta^l``, each summed
+    over the rows of the minibatch.
+
+    Parameters
+    ----------
+    n_in : int
+        Number of input features.
+    n_out : int
+        Number of output units.
+    bias : bool, default=True
+        Whether the layer has a bias.
+    rng : numpy.random.Generator, default=None
+        Generator for the initial weights (Glorot uniform, as scikit-learn's
+        MLP).  ``None`` uses a generator seeded with 0, never the global state.
+    dtype : dtype, default=np.float64
+        Dtype of the parameters.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (n_out, n_in)
+        ``W``; row ``j`` holds the incoming weights of unit ``j`` (Torch layout).
+    bias : ndarray of shape (n_out,)
+        ``b``.
+    grad_weight, grad_bias : ndarray
+        Accumulated gradients, same shapes as ``weight`` and ``bias``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> layer = nn.Linear(3, 4)
+    >>> layer
+    nn.Linear(3 -> 4)
+    >>> layer.forward(np.ones((5, 3))).shape
+    (5, 4)
+    """
+
+    def __init__(self, n_in, n_out, bias=True, rng=None, dtype=np.float64):
+        super().__init__()
+        self.n_in = check_int("n_in", n_in)
+        self.n_out = check_int("n_out", n_out)
+        rng = np.random.default_rng(0) if rng is None else rng
+        self.weight, b = glorot_uniform(rng, self.n_in, self.n_out, dtype=dtype)
+        self.bias = b if bias else None
+        self.grad_weight = np.zeros_like(self.weight)
+        self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)
+        self._buf_gw = None
+
+    def extra_repr(self):
+        return f"{self.n_in} -> {self.n_out}" + ("" if self.bias is not None else ", no bias")
+
+    def update_output(self, x, buf=None):
+        # forward equation (2): z = W a + b, for every row of the batch at once
+        out = _matmul_into(x, self.weight.T, buf)
+        if self.bias is not None:
+            out += self.bias
+        return out
+
+    def forward(self, x):
+        self.output = self.update_output(x, buf=self.output)
+        return self.output
+
+    def infer(self, x, owned=False):
+        return self.update_output(x)
+
+    def update_grad_input(self, x, grad_output):
+        # back-propagation equation (2): dL/da^{l-1} = (W^l)^T delta^l
+        return _matmul_into(grad_output, self.weight, self.grad_input)
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        # back-propagation equation (4): dL/dW = delta a^T, summed over the batch
+        if isinstance(x, np.ndarray):
+            gw = _matmul_into(grad_output.T, x, self._buf_gw)
+            self._buf_gw = gw
+        else:  # sparse input: (x^T delta)^T keeps the product sparse-dense
+            gw = np.asarray(x.T @ grad_output).T
+        if scale != 1.0:
+            gw *= scale
+        self.grad_weight += gw
+        if self.bias is not None:
+            # back-propagation equation (3): dL/db = delta, summed over the batch
+            gb = grad_output.sum(axis=0)
+            if scale != 1.0:
+                gb *= scale
+            self.grad_bias += gb
+
+    def parameters(self):
+        if self.bias is None:
+            return [self.weight], [self.grad_weight]
+        return [self.weight, self.bias], [self.grad_weight, self.grad_bias]
+
+    def penalized(self):
+        return [True] if self.bias is None else [True, False]
+
+    def _rebind(self, params, grads):
+        self.weight, self.grad_weight = params[0], grads[0]
+        if self.bias is not None:
+            self.bias, self.grad_bias = params[1], grads[1]

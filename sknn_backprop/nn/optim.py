@@ -1,0 +1,200 @@
+"""Stochastic optimizers that update parameter arrays in place.
+
+``step(params, grads)`` takes the parallel lists of ``Module.parameters()`` (or
+the two flat vectors of ``Module.get_parameters()``) and changes ``params`` in
+place; nothing is allocated per step beyond one scratch array per parameter
+made on the first call.  The update rules and learning-rate policies are
+scikit-learn's (``sklearn.neural_network._stochastic_optimizers``), so an
+estimator built on them trains like scikit-learn's MLP:
+
+- ``'constant'``: ``learning_rate_init`` throughout;
+- ``'invscaling'``: ``learning_rate_init / (t + 1) ** power_t`` after each
+  epoch, ``t`` the number of samples seen;
+- ``'adaptive'``: divided by 5 each time training stalls
+  (:meth:`trigger_stopping`), until it falls below ``1e-6``.
+"""
+
+import numpy as np
+
+from .module import check_real
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+_POLICIES = ("constant", "invscaling", "adaptive")
+
+
+class Optimizer:
+    """Base class: learning-rate policy and scratch buffers.
+
+    Parameters
+    ----------
+    learning_rate_init : float
+        Initial step size, ``> 0``.
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` policy.
+
+    Attributes
+    ----------
+    learning_rate : float
+        The current base learning rate.
+    """
+
+    def __init__(self, learning_rate_init, lr_schedule="constant", power_t=0.5):
+        self.learning_rate_init = check_real("learning_rate_init", learning_rate_init, 0.0)
+        if self.learning_rate_init <= 0:
+            raise ValueError(f"learning_rate_init must be > 0, got {learning_rate_init!r}.")
+        if lr_schedule not in _POLICIES:
+            raise ValueError(f"lr_schedule must be one of {_POLICIES}, got {lr_schedule!r}.")
+        self.lr_schedule = lr_schedule
+        self.power_t = check_real("power_t", power_t, 0.0)
+        self.learning_rate = float(learning_rate_init)
+        self._scratch = None
+
+    def _buffers(self, params, n):
+        """``n`` lists of zero arrays shaped like ``params`` (made once)."""
+        return [[np.zeros_like(p) for p in params] for _ in range(n)]
+
+    def _tmp(self, params):
+        if self._scratch is None or len(self._scratch) != len(params):
+            self._scratch = [np.empty_like(p) for p in params]
+        return self._scratch
+
+    def iteration_ends(self, time_step):
+        """Apply the ``'invscaling'`` policy after an epoch (``time_step`` samples seen)."""
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self, msg, verbose):
+        """Training stalled: return ``True`` to stop, or lower the rate (adaptive)."""
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+    def step(self, params, grads):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_scratch"] = None  # scratch space is not state
+        return state
+
+    def __repr__(self):
+        return f"{type(self).__name__}(learning_rate={self.learning_rate:g})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with (Nesterov) momentum.
+
+    ``v <- momentum * v - lr * g``; the update is ``v`` (classical momentum) or
+    ``momentum * v - lr * g`` (Nesterov's, scikit-learn's default).
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The arrays to update (their shapes size the velocity buffers).
+    learning_rate_init : float, default=0.1
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    momentum : float, default=0.9
+        In ``[0, 1]``.
+    nesterov : bool, default=True
+    power_t : float, default=0.5
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.1,
+        lr_schedule="constant",
+        momentum=0.9,
+        nesterov=True,
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate_init, lr_schedule, power_t)
+        self.momentum = check_real("momentum", momentum, 0.0, 1.0)
+        self.nesterov = bool(nesterov)
+        (self.velocities,) = self._buffers(params, 1)
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads``."""
+        lr, mom = self.learning_rate, self.momentum
+        for p, g, v, tmp in zip(params, grads, self.velocities, self._tmp(params)):
+            np.multiply(g, lr, out=tmp)  # tmp = lr * g
+            v *= mom
+            v -= tmp
+            if self.nesterov:
+                p -= tmp
+                tmp[...] = v
+                tmp *= mom
+                p += tmp
+            else:
+                p += v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2014), in place, with bias correction folded into the step.
+
+    Parameters
+    ----------
+    params : list of ndarray
+    learning_rate_init : float, default=0.001
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    epsilon : float, default=1e-8
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Policy for the base learning rate (scikit-learn keeps Adam's constant;
+        estimators pass their ``learning_rate`` here only when asked to).
+    power_t : float, default=0.5
+
+    Attributes
+    ----------
+    t : int
+        Number of steps taken.
+    ms, vs : list of ndarray
+        First and second moment estimates.
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        lr_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate_init, lr_schedule, power_t)
+        self.beta_1 = check_real("beta_1", beta_1, 0.0, 1.0, high_open=True)
+        self.beta_2 = check_real("beta_2", beta_2, 0.0, 1.0, high_open=True)
+        self.epsilon = check_real("epsilon", epsilon, 0.0)
+        self.t = 0
+        self.ms, self.vs = self._buffers(params, 2)
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads``."""
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        lr_t = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        for p, g, m, v, tmp in zip(params, grads, self.ms, self.vs, self._tmp(params)):
+            m *= b1  # m <- b1 m + (1 - b1) g
+            np.multiply(g, 1 - b1, out=tmp)
+            m += tmp
+            v *= b2  # v <- b2 v + (1 - b2) g^2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)  # p <- p - lr_t m / (sqrt(v) + eps)
+            tmp += self.epsilon
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr_t
+            p -= tmp
