@@ -1,7 +1,8 @@
 """sknn_backprop: neural networks for scikit-learn users, on a readable numpy backprop engine."""
 
 from . import nn
+from ._mlp import MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["nn", "__version__"]
+__all__ = ["nn", "MLPClassifier", "MLPRegressor", "__version__"]

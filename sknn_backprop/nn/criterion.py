@@ -44,7 +44,12 @@ def _onehot(output, target):
         onehot = np.zeros(output.shape, dtype=output.dtype)
         onehot[np.arange(target.shape[0]), target.astype(np.intp)] = 1
         return onehot
-    return target.reshape(output.shape)
+    return _target(output, target)
+
+
+def _target(output, target):
+    """``target`` shaped and typed like ``output`` (so float32 stays float32)."""
+    return np.asarray(target, dtype=output.dtype).reshape(output.shape)
 
 
 def _reduce(per_element, w, total):
@@ -93,12 +98,12 @@ class MSECriterion(Criterion):
 
     def forward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        diff = output - np.reshape(target, output.shape)
+        diff = output - _target(output, target)
         return 0.5 * self._scale(output) * _reduce(diff * diff, w, total)
 
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        grad = output - np.reshape(target, output.shape)
+        grad = output - _target(output, target)
         loss = 0.5 * self._scale(output) * _reduce(grad * grad, w, total)
         if w is not None:
             grad *= w
@@ -165,13 +170,13 @@ class BCECriterion(Criterion):
     def forward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         p = self._clip(output)
-        y = np.reshape(target, output.shape)
+        y = _target(output, target)
         return -_reduce(xlogy(y, p) + xlogy(1 - y, 1 - p), w, total)
 
     def backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         p = self._clip(output)
-        y = np.reshape(target, output.shape)
+        y = _target(output, target)
         grad = (p - y) / (p * (1 - p))
         if w is not None:
             grad *= w
@@ -186,7 +191,7 @@ class BCEWithLogitsCriterion(Criterion):
 
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        y = np.reshape(target, output.shape).astype(output.dtype, copy=False)
+        y = _target(output, target)
         # log(1 + exp(z)) - y z, written so that it never overflows
         per = np.maximum(output, 0) - output * y + np.log1p(np.exp(-np.abs(output)))
         loss = _reduce(per, w, total)
@@ -217,7 +222,7 @@ class PoissonNLLCriterion(Criterion):
 
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        y = np.reshape(target, output.shape)
+        y = _target(output, target)
         if self.log_input:
             mu = np.exp(output)
             per = xlogy(y, y) - y * output - y + mu

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .init import glorot_uniform
+from .init import INITIALIZERS
 from .module import Module, check_int
 
 __all__ = ["Linear"]
@@ -40,11 +40,15 @@ class Linear(Module):
         Number of output units.
     bias : bool, default=True
         Whether the layer has a bias.
-    rng : numpy.random.Generator, default=None
-        Generator for the initial weights (Glorot uniform, as scikit-learn's
-        MLP).  ``None`` uses a generator seeded with 0, never the global state.
+    rng : numpy.random.Generator or RandomState, default=None
+        Generator for the initial weights.  ``None`` uses a generator seeded
+        with 0, never the global state.
     dtype : dtype, default=np.float64
         Dtype of the parameters.
+    init : str or callable, default='glorot_uniform'
+        A name from :data:`sknn_backprop.nn.init.INITIALIZERS` (Glorot uniform is
+        scikit-learn's MLP initialisation) or a callable
+        ``init(rng, fan_in, fan_out, dtype) -> (W, b)``.
 
     Attributes
     ----------
@@ -66,12 +70,16 @@ class Linear(Module):
     (5, 4)
     """
 
-    def __init__(self, n_in, n_out, bias=True, rng=None, dtype=np.float64):
+    def __init__(self, n_in, n_out, bias=True, rng=None, dtype=np.float64, init="glorot_uniform"):
         super().__init__()
         self.n_in = check_int("n_in", n_in)
         self.n_out = check_int("n_out", n_out)
+        if not callable(init):
+            if init not in INITIALIZERS:
+                raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}.")
+            init = INITIALIZERS[init]
         rng = np.random.default_rng(0) if rng is None else rng
-        self.weight, b = glorot_uniform(rng, self.n_in, self.n_out, dtype=dtype)
+        self.weight, b = init(rng, self.n_in, self.n_out, dtype=dtype)
         self.bias = b if bias else None
         self.grad_weight = np.zeros_like(self.weight)
         self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)

@@ -126,7 +126,7 @@ class Module:
         if params:  # pragma: no cover - modules with parameters override this
             raise NotImplementedError
 
-    def get_parameters(self):
+    def get_parameters(self, penalized_first=False):
         """Flatten all parameters (and gradients) into two contiguous vectors.
 
         As Torch7's ``getParameters``: the modules' arrays become views into
@@ -134,18 +134,27 @@ class Module:
         returned.  Optimizers then update the whole network with a handful of
         vectorised operations, and L-BFGS reads and writes it without packing.
         Call it once after building a network; it copies the current values.
+
+        With ``penalized_first=True`` the weights (``penalized()``) are laid
+        out before the biases, so a weight penalty touches one contiguous
+        slice ``flat[:n_weights]``.
         """
         params, grads = self.parameters()
+        flags = self.penalized()
+        order = list(range(len(params)))
+        if penalized_first:
+            order.sort(key=lambda i: not flags[i])
         dtype = params[0].dtype if params else np.float64
         n = sum(p.size for p in params)
         flat_p = np.empty(n, dtype=dtype)
         flat_g = np.zeros(n, dtype=dtype)
-        new_p, new_g, start = [], [], 0
-        for p in params:
+        new_p, new_g, start = [None] * len(params), [None] * len(params), 0
+        for i in order:
+            p = params[i]
             end = start + p.size
             flat_p[start:end] = p.ravel()
-            new_p.append(flat_p[start:end].reshape(p.shape))
-            new_g.append(flat_g[start:end].reshape(p.shape))
+            new_p[i] = flat_p[start:end].reshape(p.shape)
+            new_g[i] = flat_g[start:end].reshape(p.shape)
             start = end
         self._assign(iter(new_p), iter(new_g))
         return flat_p, flat_g

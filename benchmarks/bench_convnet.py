@@ -1,0 +1,145 @@
+"""ConvNet training speed: a LeNet-style network against PyTorch on CPU.
+
+conv 5x5 1->16, ReLU, max-pool 2, conv 5x5 16->32, ReLU, max-pool 2, dense 200,
+ReLU, dense 10, on 10,000 synthetic 28x28 single-channel images (a smoothed
+random template per class plus unit Gaussian noise: learnable, no download),
+float32, Adam lr 1e-3, batch 128.  Reported: seconds per epoch (a fit of
+``--epochs`` epochs divided by their number, so set-up is included) at 1 and 2
+threads, best of the interleaved repeats.
+
+Run ``python benchmarks/bench_convnet.py`` (``--quick`` for a smoke run).
+"""
+
+import numpy as np
+from _common import (
+    Row,
+    best,
+    import_ours,
+    import_torch,
+    interleave,
+    make_parser,
+    probe_ours,
+    quiet_convergence,
+    report,
+    threads,
+)
+
+
+def convnet_data(n, seed=0):
+    """``n`` flattened 28x28 float32 images and their labels (10 classes)."""
+    from scipy.ndimage import uniform_filter
+
+    rng = np.random.default_rng(seed)
+    templates = uniform_filter(rng.standard_normal((10, 28, 28)), size=(1, 5, 5)) * 3.0
+    y = rng.integers(0, 10, size=n)
+    X = templates[y] + rng.standard_normal((n, 28, 28))
+    return X.reshape(n, 784).astype(np.float32), y
+
+
+def ours_params(epochs):
+    return dict(
+        conv_filters=(16, 32),
+        kernel_size=5,
+        pool_size=2,
+        hidden_layer_sizes=(200,),
+        input_shape=(28, 28),
+        solver="adam",
+        batch_size=128,
+        max_iter=epochs,
+        random_state=0,
+    )
+
+
+def torch_convnet_fit(torch, X, y, epochs, batch_size=128, lr=1e-3, alpha=1e-4, seed=0):
+    """The same network and training loop in plain PyTorch (float32)."""
+    from torch import nn
+
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 200),
+        nn.ReLU(),
+        nn.Linear(200, 10),
+    )
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    opt = torch.optim.Adam(
+        [
+            {"params": weights, "weight_decay": alpha / batch_size},
+            {"params": biases, "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
+    loss_fn = nn.CrossEntropyLoss()
+    Xt = torch.from_numpy(X).reshape(-1, 1, 28, 28)
+    yt = torch.from_numpy(y.astype(np.int64))
+    gen = torch.Generator().manual_seed(seed)
+    n = Xt.shape[0]
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        for s in range(0, n, batch_size):
+            idx = perm[s : s + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return model
+
+
+def main():
+    p = make_parser(__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument(
+        "--epochs", type=int, default=None, help="epochs per timed fit (default 2; 1 with --quick)"
+    )
+    args = p.parse_args()
+    repeats = args.repeats or (1 if args.quick else 3)
+    epochs = args.epochs or (1 if args.quick else 2)
+    Ours = import_ours("ConvNetClassifier")
+    torch = import_torch()
+    n = 512 if args.quick else 10000
+    X, y = convnet_data(n)
+
+    def fit_ours():
+        with quiet_convergence():
+            return Ours(**ours_params(epochs)).fit(X, y)
+
+    sides = {
+        "ours": fit_ours if Ours is not None else None,
+        "torch": (lambda: torch_convnet_fit(torch, X, y, epochs)) if torch is not None else None,
+    }
+    with threads(1, torch), quiet_convergence():  # warm-up on a few batches
+        Ours = probe_ours(Ours, lambda: Ours(**ours_params(1)).fit(X[:256], y[:256]))
+        if torch is not None:
+            torch_convnet_fit(torch, X[:256], y[:256], 1)
+
+    if Ours is None:
+        sides["ours"] = None
+    rows, raw = [], {}
+    for nt in args.threads:
+        with threads(nt, torch):
+            times = interleave(sides, repeats)
+        per_epoch = {k: [t / epochs for t in v] for k, v in times.items()}
+        raw[f"{nt}thr"] = per_epoch
+        print(f"# ConvNet {nt} thread(s), s/epoch: {per_epoch}", flush=True)
+        target = ("<=", 1.5) if nt == 1 else ("<=", 2.0)
+        rows.append(
+            Row(
+                f"ConvNet {n} imgs {nt}thr s/epoch vs PyTorch",
+                best(per_epoch.get("ours")),
+                best(per_epoch.get("torch")),
+                target,
+                peer_name="torch",
+            )
+        )
+    report("bench_convnet", rows, args, extra={"times_per_epoch": raw, "epochs": epochs})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Where a training step's time goes: one MLP-synth epoch, BLAS pinned to 1 thread.
+
+Times one epoch (20,000 x 784 float64, hidden (256, 128), batch 200, Adam) of
+
+- the bare ``sknn_backprop.nn`` loop, phase by phase (shuffle, forward, loss,
+  backward, L2 penalty, Adam step), and
+- ``sknn_backprop.MLPClassifier(max_iter=1)`` if it is importable,
+
+against the same matrix products run alone (the 3 forward GEMMs, the 3
+weight-gradient GEMMs and the 2 input-gradient GEMMs of every batch, into
+preallocated outputs).  ``GEMM share = GEMMs alone / epoch``: the rest is
+overhead a faster implementation can remove; ``1 - share`` is the ceiling of
+what it can gain.
+
+Run ``python benchmarks/profile_step.py [--dtype float32] [--quick]``.
+"""
+
+import time
+
+import numpy as np
+from _common import (
+    engine_mlp_fit,
+    gemm_peak,
+    import_ours,
+    make_parser,
+    mlp_n_params,
+    mlp_params,
+    probe_ours,
+    quiet_convergence,
+    synth_data,
+    threads,
+)
+
+BATCH = 200
+
+
+def gemms_alone(X, sizes, batch=BATCH):
+    """Seconds for one epoch's matrix products alone (shapes as in training)."""
+    rng = np.random.default_rng(0)
+    dt = X.dtype
+    Ws = [rng.standard_normal((b, a)).astype(dt) for a, b in zip(sizes[:-1], sizes[1:])]
+    n = X.shape[0]
+    t = 0.0
+    clock = time.perf_counter
+    bufs = {}
+
+    def buf(key, shape):
+        if bufs.get(key) is None or bufs[key].shape != shape:
+            bufs[key] = np.empty(shape, dtype=dt)
+        return bufs[key]
+
+    acts = [None] * len(sizes)
+    for s in range(0, n, batch):
+        xb = X[s : s + batch]
+        m = xb.shape[0]
+        acts[0] = xb
+        t0 = clock()
+        for i, W in enumerate(Ws):  # forward: A_{i+1} = A_i W_i^T
+            acts[i + 1] = np.matmul(acts[i], W.T, out=buf(("f", i, m), (m, W.shape[0])))
+        delta = acts[-1]
+        for i in range(len(Ws) - 1, -1, -1):  # backward
+            np.matmul(delta.T, acts[i], out=buf(("gw", i), Ws[i].shape))  # dW = delta^T A
+            if i > 0:  # dA = delta W (not for the data)
+                delta = np.matmul(delta, Ws[i], out=buf(("gi", i, m), (m, Ws[i].shape[1])))
+        t += clock() - t0
+    return t
+
+
+def main():
+    p = make_parser(__doc__.splitlines()[0])
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    args = p.parse_args()
+    repeats = args.repeats or (1 if args.quick else 3)
+    X, y = synth_data(args.quick, np.dtype(args.dtype))
+    hidden = (64, 32) if args.quick else (256, 128)
+    sizes = [X.shape[1], *hidden, 10]
+    Ours = import_ours("MLPClassifier")
+
+    gemm_n = 256 if args.quick else 1024
+    with threads(1):
+        peak = gemm_peak(gemm_n, X.dtype)
+        engine_mlp_fit(X[:400], y[:400], hidden, 1)  # warm-up
+        with quiet_convergence():
+            Ours = probe_ours(Ours, lambda: Ours(**mlp_params(hidden, 1)).fit(X[:400], y[:400]))
+        gemms_alone(X[:400], sizes)
+        runs = []
+        for _ in range(repeats):
+            timers = {}
+            t0 = time.perf_counter()
+            engine_mlp_fit(X, y, hidden, 1, timers=timers)
+            t_engine = time.perf_counter() - t0
+            t_gemm = gemms_alone(X, sizes)
+            t_ours = None
+            if Ours is not None:
+                t0 = time.perf_counter()
+                with quiet_convergence():
+                    Ours(**mlp_params(hidden, 1)).fit(X, y)
+                t_ours = time.perf_counter() - t0
+            runs.append((t_engine, t_gemm, t_ours, timers))
+        peak = max(peak, gemm_peak(gemm_n, X.dtype))  # best of before and after
+
+    t_engine, t_gemm, t_ours, timers = min(runs, key=lambda r: r[0])
+    t_gemm = min(r[1] for r in runs)
+    flops = 6.0 * X.shape[0] * mlp_n_params(sizes)
+    print(
+        f"MLP-synth, one epoch, {X.shape[0]} x {X.shape[1]} {X.dtype}, hidden {hidden}, "
+        f"batch {BATCH}, BLAS 1 thread (best of {repeats})"
+    )
+    print(
+        f"1-thread GEMM peak ({X.dtype}): {peak:.1f} GFLOP/s; "
+        f"6*n*params = {flops / 1e9:.2f} GFLOP per epoch"
+    )
+    print(f"\n{'phase (nn engine loop)':<28}{'seconds':>10}{'share':>8}")
+    for k, v in timers.items():
+        print(f"{k:<28}{v:>10.4f}{v / t_engine:>8.1%}")
+    other = t_engine - sum(timers.values())
+    print(f"{'python loop / slicing':<28}{other:>10.4f}{other / t_engine:>8.1%}")
+    print(f"{'total':<28}{t_engine:>10.4f}{1:>8.1%}")
+    print(
+        f"\nmatrix products alone: {t_gemm:.4f} s ({flops / t_gemm / 1e9:.1f} GFLOP/s, "
+        f"{flops / t_gemm / 1e9 / peak:.0%} of peak)"
+    )
+    print(
+        f"GEMM share of the nn engine epoch: {t_gemm / t_engine:.1%} "
+        f"(epoch at {flops / t_engine / 1e9 / peak:.0%} of peak)"
+    )
+    if t_ours is not None:
+        print(
+            f"GEMM share of MLPClassifier(max_iter=1).fit: {t_gemm / t_ours:.1%} "
+            f"({t_ours:.4f} s, {flops / t_ours / 1e9 / peak:.0%} of peak)"
+        )
+    else:
+        print("MLPClassifier not importable: estimator epoch not profiled")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Bagging ensembles of networks (Breiman, 1994), inside every estimator.
+
+With ``n_estimators > 1`` the estimator trains that many copies of itself
+(``n_estimators=1``), each on a resample of the rows, through the same
+single-network loop (``BaseNeuralNetwork._fit_single``), and averages them:
+probabilities for classifiers (soft vote), predictions for regressors.
+
+Choices, documented in ``docs/regularisation.rst``:
+
+- Targets are encoded once on the full data, so every member knows every class
+  even when its resample misses one.
+- Member ``i`` draws its rows and its own ``random_state`` from seed ``i`` of a
+  stream derived from the estimator's ``random_state``: results do not depend on
+  ``n_jobs``, and growing ``n_estimators`` with ``warm_start`` keeps the old members.
+- ``sample_weight`` rides along with the drawn rows (a row drawn twice counts
+  twice, with its weight each time); class weights are folded in once.
+- Early stopping in a member validates on that member's out-of-bag rows (when
+  there are at least two), instead of carving a further split out of its resample.
+- ``partial_fit`` is online bagging (Oza & Russell, 2001): each member sees the
+  batch with Poisson(1) row weights.
+"""
+
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import clone, is_classifier
+from sklearn.utils import _safe_indexing, check_random_state
+from threadpoolctl import threadpool_limits
+
+_SINGLE_NETWORK_ATTRS = ("model_", "coefs_", "intercepts_", "_optimizer")
+
+
+def _n_draw(est, n_samples):
+    if isinstance(est.max_samples, float):
+        return max(1, int(round(est.max_samples * n_samples)))
+    if est.max_samples > n_samples:
+        raise ValueError(f"max_samples must be <= n_samples={n_samples}, got {est.max_samples}.")
+    return int(est.max_samples)
+
+
+def _draw_rows(est, seed, n_samples):
+    rs = np.random.RandomState(seed)
+    n = _n_draw(est, n_samples)
+    if est.bootstrap:
+        return np.sort(rs.randint(0, n_samples, n))
+    return np.sort(rs.permutation(n_samples)[:n])
+
+
+def _new_member(est, seed):
+    member = clone(est).set_params(
+        n_estimators=1, oob_score=False, n_jobs=None, warm_start=False, random_state=int(seed)
+    )
+    if "class_weight" in member.get_params():
+        member.set_params(class_weight=None)  # already folded into the sample weights
+    for name in ("classes_", "_label_binarizer", "n_features_in_", "feature_names_in_"):
+        if hasattr(est, name):
+            setattr(member, name, getattr(est, name))
+    return member
+
+
+def _train_member(member, X, Y, y, sw, rows, val, first_pass, incremental, blas_threads):
+    """Fit one member on ``rows`` (with BLAS capped so workers share the cores)."""
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        if rows is not None:
+            X, Y, y = _safe_indexing(X, rows), Y[rows], _safe_indexing(y, rows)
+            sw = None if sw is None else sw[rows]
+        member._random_state = check_random_state(member.random_state)
+        member._fit_single(X, Y, y, sw, incremental, first_pass, val)
+    return member
+
+
+def _run(est, jobs):
+    """Run member jobs serially or with joblib; BLAS threads split between workers."""
+    n_workers = min(effective_n_jobs(est.n_jobs), len(jobs))
+    if n_workers <= 1:
+        return [_train_member(*job, None) for job in jobs]
+    import os
+
+    blas = max(1, (os.cpu_count() or 1) // n_workers)
+    return Parallel(n_jobs=n_workers)(delayed(_train_member)(*job, blas) for job in jobs)
+
+
+def fit_ensemble(est, X, Y, y, sample_weight, incremental, first_pass, val):
+    """Train (or continue training) the members of ``est``; set the ensemble attributes."""
+    for name in _SINGLE_NETWORK_ATTRS:
+        est.__dict__.pop(name, None)
+    n_samples = X.shape[0]
+    existing = [] if first_pass else list(getattr(est, "estimators_", []))
+    if len(existing) > est.n_estimators:
+        raise ValueError(
+            f"n_estimators={est.n_estimators} must be larger or equal to "
+            f"len(estimators_)={len(existing)} when warm_start==True"
+        )
+    seeds = est._member_seeds(est.n_estimators)
+    if incremental:
+        jobs = _online_jobs(est, X, Y, y, sample_weight, existing, seeds)
+        samples = list(getattr(est, "estimators_samples_", [None] * len(jobs)))
+        samples += [None] * (len(jobs) - len(samples))
+    else:
+        jobs, samples = [], []
+        for i, seed in enumerate(seeds):
+            if i < len(existing):  # warm start: continue the member on its own rows
+                member, rows = existing[i], est.estimators_samples_[i]
+                member.set_params(warm_start=True, max_iter=est.max_iter)
+            else:
+                member, rows = _new_member(est, seed), _draw_rows(est, seed, n_samples)
+            member_val = val if val is not None else _oob_validation(est, X, y, sample_weight, rows)
+            jobs.append(
+                (member, X, Y, y, sample_weight, rows, member_val, i >= len(existing), False)
+            )
+            samples.append(rows)
+    est.estimators_ = _run(est, jobs)
+    est.estimators_samples_ = samples
+    _aggregate(est)
+    if est.oob_score and not incremental:
+        _oob_score(est, X, y)
+
+
+def _oob_validation(est, X, y, sample_weight, rows):
+    if not est.early_stopping:
+        return None
+    oob = np.setdiff1d(np.arange(X.shape[0]), rows)
+    if len(oob) < 2:
+        return None  # too few out-of-bag rows: the member splits its own resample
+    sw = None if sample_weight is None else sample_weight[oob]
+    return (_safe_indexing(X, oob), _safe_indexing(y, oob), sw)
+
+
+def _online_jobs(est, X, Y, y, sample_weight, existing, seeds):
+    """Online bagging: each member sees the batch with Poisson(1) row weights."""
+    est._n_partial_fits = getattr(est, "_n_partial_fits", 0) + 1
+    base = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    jobs = []
+    for i, seed in enumerate(seeds):
+        first = i >= len(existing)
+        member = _new_member(est, seed) if first else existing[i]
+        rs = np.random.RandomState((int(seed) + est._n_partial_fits) % (2**31 - 1))
+        w = base * rs.poisson(1.0, X.shape[0])
+        if w.sum() == 0:
+            w = base  # an all-zero draw would leave the member untrained
+        jobs.append((member, X, Y, y, w, None, None, first, True))
+    return jobs
+
+
+def _aggregate(est):
+    """Ensemble-level versions of the per-network fitted attributes."""
+    members = est.estimators_
+    first = members[0]
+    for name in ("n_outputs_", "n_layers_", "out_activation_"):
+        setattr(est, name, getattr(first, name))
+    est.n_iter_ = max(m.n_iter_ for m in members)
+    est.t_ = sum(m.t_ for m in members)
+    est.loss_ = float(np.mean([m.loss_ for m in members]))
+    length = min(len(m.loss_curve_) for m in members)
+    est.loss_curve_ = list(np.mean([m.loss_curve_[:length] for m in members], axis=0))
+    est.diverged_ = any(m.diverged_ for m in members)
+    if est.early_stopping:
+        est.best_loss_ = None
+        est.validation_scores_ = None  # per member: estimators_[i].validation_scores_
+        est.best_validation_score_ = float(np.mean([m.best_validation_score_ for m in members]))
+    else:
+        est.best_loss_ = float(np.mean([m.best_loss_ for m in members]))
+        est.validation_scores_ = None
+        est.best_validation_score_ = None
+
+
+def _oob_score(est, X, y):
+    sums, counts = None, np.zeros(X.shape[0])
+    for member, rows in zip(est.estimators_, est.estimators_samples_):
+        oob = np.setdiff1d(np.arange(X.shape[0]), rows)
+        if len(oob) == 0:
+            continue
+        raw = member._raw_predict(_safe_indexing(X, oob))
+        if sums is None:
+            sums = np.zeros((X.shape[0], raw.shape[1]))
+        sums[oob] += raw
+        counts[oob] += 1
+    if sums is None or not counts.any():
+        raise ValueError("oob_score needs rows left out by some member; none were.")
+    seen = counts > 0
+    if not seen.all():
+        warnings.warn(
+            "Some inputs do not have OOB scores. This probably means too few "
+            "estimators were used to compute any reliable oob estimates."
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        oob_raw = sums / counts[:, None]
+    y_seen = _safe_indexing(y, np.flatnonzero(seen))
+    pred = est._decode(oob_raw[seen])
+    est.oob_score_ = float(est._score_function(y_seen, pred))
+    if is_classifier(est):
+        proba = oob_raw if oob_raw.shape[1] > 1 else np.hstack([1 - oob_raw, oob_raw])
+        est.oob_decision_function_ = proba
+    else:
+        est.oob_prediction_ = oob_raw.ravel() if oob_raw.shape[1] == 1 else oob_raw

@@ -1,0 +1,223 @@
+"""Docstring fragments shared by the estimators, written once.
+
+Each estimator's docstring is its own text with these blocks concatenated in.
+"""
+
+SOLVER = """\
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        The solver for weight optimization: 'lbfgs' (quasi-Newton, through
+        ``scipy.optimize.minimize``; good for small data sets), 'sgd'
+        (stochastic gradient descent with momentum) or 'adam' (Kingma & Ba).
+
+    alpha : float, default=0.0001
+        Strength of the weight penalty (L2 by default, see ``l1_ratio``). The
+        penalty is divided by the sample size (the sum of sample weights) when
+        added to the loss. Biases are never penalised.
+
+    batch_size : int, default='auto'
+        Size of minibatches for stochastic optimizers. When set to "auto",
+        ``batch_size=min(200, n_samples)``. Not used by 'lbfgs'.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning rate schedule for weight updates: 'constant' keeps
+        ``learning_rate_init``; 'invscaling' uses
+        ``learning_rate_init / pow(t, power_t)``; 'adaptive' divides the rate by 5
+        each time two consecutive epochs fail to improve by ``tol``. Used by 'sgd',
+        and by 'adam' when ``schedule_adam=True``.
+
+    learning_rate_init : float, default=0.001
+        The initial learning rate ('sgd' and 'adam').
+
+    power_t : float, default=0.5
+        The exponent for inverse scaling learning rate.
+
+    max_iter : int, default=200
+        Maximum number of iterations: epochs for 'sgd'/'adam', iterations for 'lbfgs'.
+
+    shuffle : bool, default=True
+        Whether to shuffle samples in each iteration ('sgd' and 'adam').
+
+    random_state : int, RandomState instance, default=None
+        Determines random number generation for weights and bias
+        initialization, train-test split if early stopping is used, batch
+        sampling, dropout and noise masks, and bagging resamples. Pass an int
+        for reproducible results across multiple function calls.
+
+    tol : float, default=1e-4
+        Tolerance for the optimization. When the loss or score is not improving
+        by at least ``tol`` for ``n_iter_no_change`` consecutive iterations,
+        unless ``learning_rate`` is 'adaptive', training stops.
+
+    verbose : bool, default=False
+        Whether to print progress messages (the loss of every epoch) to stdout.
+
+    warm_start : bool, default=False
+        When set to True, reuse the solution of the previous call to fit as
+        initialization (with bagging: keep the fitted members, train them further
+        and add new ones if ``n_estimators`` grew).
+
+    momentum : float, default=0.9
+        Momentum for gradient descent update, in [0, 1]. Only used when solver='sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Whether to use Nesterov's momentum ('sgd' with ``momentum > 0``).
+
+    early_stopping : bool, default=False
+        Whether to stop training when the validation score (or loss, see
+        ``early_stopping_metric``) stops improving by ``tol`` for
+        ``n_iter_no_change`` epochs. The validation set is ``validation_fraction``
+        of the training data (stratified for single-output classification), or
+        ``X_val, y_val`` passed to ``fit``, or -- for bagging members -- their
+        out-of-bag rows. The weights that scored best are restored at the end,
+        also when ``max_iter`` is reached. Only for 'sgd' and 'adam'.
+
+    validation_fraction : float, default=0.1
+        The proportion of training data to set aside as validation set for
+        early stopping, in [0, 1).
+
+    beta_1 : float, default=0.9
+        Exponential decay rate for estimates of first moment vector in adam.
+
+    beta_2 : float, default=0.999
+        Exponential decay rate for estimates of second moment vector in adam.
+
+    epsilon : float, default=1e-8
+        Value for numerical stability in adam.
+
+    n_iter_no_change : int, default=10
+        Maximum number of epochs to not meet ``tol`` improvement ('sgd', 'adam').
+
+    max_fun : int, default=15000
+        Only used when solver='lbfgs'. Maximum number of loss function calls.
+"""
+
+REGULARISERS = """\
+    dropout : float or array-like of float, default=0.0
+        Dropout rate after each hidden layer (one value for all, or one per hidden
+        layer), in [0, 1). Inverted dropout: active while training only; every
+        prediction and validation score runs the full network in eval mode.
+
+    input_dropout : float, default=0.0
+        Dropout rate on the input features, in [0, 1).
+
+    l1_ratio : float, default=0.0
+        Elastic-net mixing of the weight penalty: ``alpha * (l1_ratio * |W|_1 +
+        (1 - l1_ratio) / 2 * ||W||^2)``. ``0`` is scikit-learn's L2 penalty.
+
+    max_norm : float, default=None
+        Hard constraint on the L2 norm of each unit's incoming weight vector,
+        applied after every update (Srivastava et al., 2014).
+
+    clip_grad_norm : float, default=None
+        Rescale each minibatch gradient so its global L2 norm is at most this value.
+
+    input_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the inputs while training.
+
+    adversarial_eps : float, default=0.0
+        FGSM adversarial training (Goodfellow et al.): each batch is also trained
+        on ``x + adversarial_eps * sign(grad_x L)`` and the two losses averaged.
+        ``0`` disables it.
+
+    weight_init : {'glorot_uniform', 'he_normal', 'lecun_uniform'}, default='glorot_uniform'
+        Weight initialisation. 'glorot_uniform' is scikit-learn's (weights and
+        biases uniform in ``±sqrt(6 / (fan_in + fan_out))``, factor 2 for
+        'logistic'); 'he_normal' (``N(0, 2 / fan_in)``, for ReLU) and
+        'lecun_uniform' (the lecture's ``U[-1/sqrt(n), 1/sqrt(n)]``) start
+        biases at zero.
+
+    early_stopping_metric : {'score', 'loss'}, default='score'
+        The quantity early stopping monitors: the validation score (as
+        scikit-learn) or the validation loss.
+
+    schedule_adam : bool, default=False
+        Apply ``learning_rate`` ('invscaling', 'adaptive') to Adam's step size
+        too (scikit-learn keeps Adam's constant).
+"""
+
+BAGGING = """\
+    n_estimators : int, default=1
+        Number of networks in a bagging ensemble (Breiman, 1994). ``1`` trains a
+        single network on all the data, exactly as without bagging.
+
+    max_samples : int or float, default=1.0
+        Rows drawn for each member: a count, or a fraction of ``n_samples``.
+
+    bootstrap : bool, default=True
+        Draw rows with replacement (bootstrap) or without.
+
+    oob_score : bool, default=False
+        Score the ensemble on each row with the members that did not see it.
+
+    n_jobs : int, default=None
+        Members trained in parallel with joblib (``-1``: all cores). BLAS threads
+        are capped per worker so the two levels of parallelism share the cores;
+        results are identical for any ``n_jobs``.
+"""
+
+ATTRIBUTES = """\
+    loss_ : float
+        The current loss computed with the loss function (penalty included).
+
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting; ``None`` with
+        ``early_stopping=True`` (see ``best_validation_score_``).
+
+    loss_curve_ : list of shape (`n_iter_`,)
+        The loss at each iteration.
+
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The score at each iteration on the validation set (``early_stopping=True``).
+
+    validation_loss_curve_ : list of shape (`n_iter_`,) or None
+        The loss at each iteration on the validation set (``early_stopping=True``).
+
+    best_validation_score_ : float or None
+        The validation score of the restored (best) weights.
+
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+
+    coefs_ : list of shape (n_layers - 1,)
+        Weight matrices, ``coefs_[i]`` of shape (fan_in, fan_out) as in scikit-learn;
+        views of the weights of ``model_``'s ``Linear`` layers.
+
+    intercepts_ : list of shape (n_layers - 1,)
+        Bias vectors of the same layers.
+
+    model_ : sknn_backprop.nn.Sequential
+        The trained network, printed Torch7-style.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when they are all strings.
+
+    n_iter_ : int
+        The number of iterations the solver has run.
+
+    n_layers_ : int
+        Number of layers (input and output included).
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Name of the output activation function.
+
+    diverged_ : bool
+        Whether training stopped because the loss or weights became non-finite
+        (the last finite weights were restored and a warning issued).
+
+    estimators_ : list of estimators
+        With ``n_estimators > 1``: the fitted member networks (each a fitted
+        estimator of this class with its own ``loss_curve_``). Per-network
+        attributes above (``coefs_``, ``model_``, curves) then live on the members.
+
+    estimators_samples_ : list of ndarray
+        With ``n_estimators > 1``: the row indices each member was trained on.
+
+    oob_score_ : float
+        With ``oob_score=True``: score of the out-of-bag predictions.
+"""

@@ -1,0 +1,496 @@
+"""``MLPClassifier`` and ``MLPRegressor``: scikit-learn's MLPs on the engine.
+
+Each class only says how to build its network, which loss and output layer it
+uses and how it encodes targets; the training loop is ``BaseNeuralNetwork``'s.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import check_is_fitted
+
+from . import _docs, nn
+from ._base import BaseNeuralNetwork
+
+__all__ = ["MLPClassifier", "MLPRegressor", "ClassifierNetworkMixin"]
+
+
+def _store_params(est, params):
+    """``__init__`` body: store every constructor argument unchanged."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
+class _MLPNetwork:
+    """The dense part shared by both MLPs: input regularisers, then hidden layers."""
+
+    _mlp_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _build_hidden(self, n_features, rng, dtype):
+        mods = self._input_regularisers()
+        dense, width = self._dense_stack(n_features, self._hidden_sizes(), rng, dtype)
+        return mods + dense, width
+
+    def _widest_hidden(self):
+        return max(self._hidden_sizes())
+
+
+class ClassifierNetworkMixin:
+    """Target encoding, outputs and predictions shared by the classifiers."""
+
+    _score_function = staticmethod(accuracy_score)
+
+    def _validate_targets(self, y, incremental, reset):
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        return self._label_binarizer.transform(y).astype(bool)
+
+    def _multiclass(self):
+        return self._label_binarizer.y_type_ == "multiclass"
+
+    def _output_spec(self):
+        multiclass = self._multiclass()
+        out = nn.Softmax() if multiclass else nn.Sigmoid()
+        if self.loss == "squared_error":  # the lecture's saturating squared error
+            return out, nn.MSECriterion(average_outputs=True), False
+        crit = nn.CrossEntropyCriterion() if multiclass else nn.BCEWithLogitsCriterion()
+        return out, crit, True  # canonical link: delta^L = p - y on the logits
+
+    def _out_activation_name(self):
+        return "softmax" if self._multiclass() else "logistic"
+
+    def _decode(self, raw):
+        if raw.ndim == 2 and raw.shape[1] == 1:
+            raw = raw.ravel()
+        return self._label_binarizer.inverse_transform(raw)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight, accuracy_score)
+
+    def predict(self, X):
+        """Predict using the network (or the ensemble's averaged probabilities).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray, shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def predict_proba(self, X):
+        """Probability estimates, strictly inside (0, 1).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            The predicted probability of each class, ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        p = self._raw_predict(self._check_X_predict(X))
+        tiny = np.finfo(p.dtype).tiny
+        np.clip(p, tiny, np.nextafter(p.dtype.type(1), p.dtype.type(0)), out=p)
+        if p.shape[1] == 1:
+            p = p.ravel()
+            return np.vstack([1 - p, p]).T
+        return p
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (finite, since probabilities are clipped).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            The log-probability of each class, ordered as ``classes_``.
+        """
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single iteration over the given data.
+
+        Available for every solver: 'sgd' and 'adam' make one epoch over the
+        batch; 'lbfgs' runs up to ``max_iter`` L-BFGS iterations on it, warm
+        started from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first call.
+
+        Returns
+        -------
+        self : object
+            Trained model.
+        """
+        with self._transaction(incremental=True):
+            if _check_partial_fit_first_call(self, classes):
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+            return self._fit_unsafe(X, y, sample_weight, True, (None, None, None))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPClassifier(ClassifierNetworkMixin, _MLPNetwork, ClassifierMixin, BaseNeuralNetwork):
+    __doc__ = (
+        """Multi-layer perceptron classifier, a drop-in superset of scikit-learn's.
+
+    Same parameters, defaults, fitted attributes and behaviour as
+    :class:`sklearn.neural_network.MLPClassifier`, trained by the
+    ``sknn_backprop.nn`` engine; plus dropout, elastic-net and max-norm
+    penalties, gradient clipping, input noise, adversarial training, a choice of
+    initialisation, richer early stopping, class weights and bagging.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'abs'}, \
+default='relu'
+        Activation function for the hidden layers ('leaky_relu' has slope 0.01,
+        'abs' is ``|z|``, both from the lecture).
+
+"""
+        + _docs.SOLVER
+        + """
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
+        multilabel) outputs; 'squared_error' trains the same outputs with the
+        squared error, to reproduce the lecture's comparison.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights associated with classes, multiplied into ``sample_weight``;
+        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
+
+"""
+        + _docs.REGULARISERS
+        + "\n"
+        + _docs.BAGGING
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels for each output.
+
+"""
+        + _docs.ATTRIBUTES
+        + """
+    oob_decision_function_ : ndarray of shape (n_samples, n_classes)
+        With ``oob_score=True``: out-of-bag class probabilities (NaN for rows that
+        every member saw).
+
+    See Also
+    --------
+    MLPRegressor : Multi-layer perceptron regressor.
+    ConvNetClassifier : Convolutional network classifier.
+
+    Examples
+    --------
+    >>> from sknn_backprop import MLPClassifier
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.model_selection import train_test_split
+    >>> X, y = make_classification(n_samples=100, random_state=1)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y,
+    ...                                                     random_state=1)
+    >>> clf = MLPClassifier(random_state=1, max_iter=300).fit(X_train, y_train)
+    >>> clf.predict_proba(X_test[:1]).shape
+    (1, 2)
+    >>> clf.score(X_test, y_test) > 0.8
+    True
+    >>> clf.model_
+    nn.Sequential {
+      [input -> (1) -> (2) -> (3) -> (4) -> output]
+      (1): nn.Linear(20 -> 100)
+      (2): nn.ReLU
+      (3): nn.Linear(100 -> 1)
+      (4): nn.Sigmoid
+    }
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseNeuralNetwork._parameter_constraints,
+        **_MLPNetwork._mlp_constraints,
+        "loss": [StrOptions({"log_loss", "squared_error"})],
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        loss="log_loss",
+        class_weight=None,
+        dropout=0.0,
+        input_dropout=0.0,
+        l1_ratio=0.0,
+        max_norm=None,
+        clip_grad_norm=None,
+        input_noise=0.0,
+        adversarial_eps=0.0,
+        weight_init="glorot_uniform",
+        early_stopping_metric="score",
+        schedule_adam=False,
+        n_estimators=1,
+        max_samples=1.0,
+        bootstrap=True,
+        oob_score=False,
+        n_jobs=None,
+    ):
+        _store_params(self, locals())
+
+
+class MLPRegressor(_MLPNetwork, RegressorMixin, BaseNeuralNetwork):
+    __doc__ = (
+        """Multi-layer perceptron regressor, a drop-in superset of scikit-learn's.
+
+    Same parameters, defaults, fitted attributes and behaviour as
+    :class:`sklearn.neural_network.MLPRegressor`, trained by the
+    ``sknn_backprop.nn`` engine, with the regularisers and bagging of
+    :class:`MLPClassifier`.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        'squared_error' is half the mean squared error (averaged over outputs);
+        'poisson' is the half Poisson deviance with a log link (exponential
+        output), and requires ``y >= 0``.
+
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element represents the number of neurons in the ith hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'abs'}, \
+default='relu'
+        Activation function for the hidden layers.
+
+"""
+        + _docs.SOLVER
+        + "\n"
+        + _docs.REGULARISERS
+        + "\n"
+        + _docs.BAGGING
+        + """
+    Attributes
+    ----------
+"""
+        + _docs.ATTRIBUTES
+        + """
+    oob_prediction_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        With ``oob_score=True``: out-of-bag predictions (NaN for rows every member saw).
+
+    See Also
+    --------
+    MLPClassifier : Multi-layer perceptron classifier.
+
+    Examples
+    --------
+    >>> from sknn_backprop import MLPRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> X, y = make_regression(n_samples=200, n_features=20, random_state=1)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=1)
+    >>> regr = MLPRegressor(random_state=1, max_iter=2000, tol=0.1)
+    >>> regr.fit(X_train, y_train)
+    MLPRegressor(max_iter=2000, random_state=1, tol=0.1)
+    >>> regr.score(X_test, y_test) > 0.9
+    True
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **BaseNeuralNetwork._parameter_constraints,
+        **_MLPNetwork._mlp_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+    _score_function = staticmethod(r2_score)
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        input_dropout=0.0,
+        l1_ratio=0.0,
+        max_norm=None,
+        clip_grad_norm=None,
+        input_noise=0.0,
+        adversarial_eps=0.0,
+        weight_init="glorot_uniform",
+        early_stopping_metric="score",
+        schedule_adam=False,
+        n_estimators=1,
+        max_samples=1.0,
+        bootstrap=True,
+        oob_score=False,
+        n_jobs=None,
+    ):
+        _store_params(self, locals())
+
+    def _validate_targets(self, y, incremental, reset):
+        y = np.asarray(y, dtype=np.float64) if not hasattr(y, "dtype") else y
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for Poisson regression."
+            )
+        return y
+
+    def _output_spec(self):
+        if self.loss == "poisson":
+            return nn.Exp(), nn.PoissonNLLCriterion(log_input=True), True
+        return nn.Identity(), nn.MSECriterion(average_outputs=True), True
+
+    def _out_activation_name(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _decode(self, raw):
+        return raw.ravel() if raw.shape[1] == 1 else raw
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(X, y, sample_weight, r2_score)
+
+    def predict(self, X):
+        """Predict using the network (or the ensemble's averaged predictions).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single iteration over the given data.
+
+        Available for every solver ('lbfgs' runs up to ``max_iter`` iterations on
+        the batch, warm started).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained model.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,28 @@
+"""Shared test set-up.
+
+The package is not necessarily installed in the test environment, so the
+repository root goes on ``sys.path`` (as ``python -m pytest`` from the root
+would do) before any test module imports ``sknn_backprop``.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def rng():
+    """A fresh seeded generator for each test (never the global ``np.random`` state)."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def global_random_seed():
+    """scikit-learn's fixture of the same name (its own tests in test_sklearn_mlp_suite use it)."""
+    return 42

@@ -1,0 +1,67 @@
+"""scikit-learn's estimator checks over every estimator, in several configurations."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sknn_backprop import MLPClassifier, MLPRegressor
+
+# Small networks and few epochs keep the checks fast; each configuration turns on
+# one mechanism of the shared training loop.
+_SMALL = dict(hidden_layer_sizes=(8,), max_iter=50, random_state=0)
+CONFIGS = {
+    "default": {},
+    "lbfgs": dict(solver="lbfgs"),
+    "sgd": dict(solver="sgd"),
+    "early_stopping": dict(early_stopping=True),
+    "small_batch": dict(batch_size=4),
+    "dropout": dict(dropout=0.3, input_dropout=0.1),
+    "l1_maxnorm_clip": dict(l1_ratio=0.5, max_norm=2.0, clip_grad_norm=1.0),
+    "noise_fgsm": dict(input_noise=0.1, adversarial_eps=0.01),
+    "he_init_loss_monitor": dict(
+        weight_init="he_normal", early_stopping=True, early_stopping_metric="loss"
+    ),
+    "bagging": dict(n_estimators=3, oob_score=True),
+}
+
+ESTIMATORS = [
+    est(**_SMALL, **params) for params in CONFIGS.values() for est in (MLPClassifier, MLPRegressor)
+]
+ESTIMATORS.append(MLPClassifier(**_SMALL, class_weight="balanced"))
+ESTIMATORS.append(MLPClassifier(**_SMALL, loss="squared_error"))
+ESTIMATORS.append(MLPRegressor(**_SMALL, loss="poisson"))
+
+# The same expected failures scikit-learn declares for its own MLPs
+# (sklearn/utils/_test_common/instance_generator.py, PER_ESTIMATOR_XFAIL_CHECKS).
+_SAMPLE_WEIGHT_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "stochastic training: weighting a row twice is not the same as repeating it "
+        "(scikit-learn xfails this for its MLPs too)"
+    ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "stochastic training: weighting a row twice is not the same as repeating it "
+        "(scikit-learn xfails this for its MLPs too)"
+    ),
+}
+
+
+def _expected_failed_checks(estimator):
+    if estimator.solver == "lbfgs" and estimator.n_estimators == 1:
+        return {}  # deterministic full-batch training: weights and repeats agree
+    return dict(_SAMPLE_WEIGHT_XFAIL)
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("est", [MLPClassifier(), MLPRegressor()])
+def test_defaults_match_scikit_learn(est):
+    """Every scikit-learn MLP parameter exists here with the same default."""
+    from sklearn import neural_network
+
+    theirs = getattr(neural_network, type(est).__name__)().get_params()
+    ours = est.get_params()
+    for name, value in theirs.items():
+        assert name in ours
+        assert ours[name] == value, name

@@ -1,0 +1,212 @@
+"""The engine's optimizers against scikit-learn's (``_stochastic_optimizers``).
+
+``nn.SGD`` and ``nn.Adam`` update arrays in place with preallocated scratch
+space; scikit-learn's build new lists each step.  The trajectories must agree.
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+from sknn_backprop import nn
+
+SHAPES = [(3, 4), (4,), (4, 2), (2,)]
+N_STEPS = 6
+
+
+def _params(rng, dtype=np.float64):
+    return [rng.normal(size=s).astype(dtype) for s in SHAPES]
+
+
+def _grads(rng, dtype=np.float64):
+    return [rng.normal(size=s).astype(dtype) for s in SHAPES]
+
+
+def _copy(arrays):
+    return [a.copy() for a in arrays]
+
+
+def _assert_lists_close(actual, expected, **kw):
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        assert_allclose(a, e, **kw)
+
+
+@pytest.mark.parametrize("nesterov", [True, False], ids=["nesterov", "classical"])
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
+def test_sgd_matches_sklearn(momentum, nesterov, rng):
+    params = _params(rng)
+    ours, theirs = _copy(params), _copy(params)
+    opt = nn.SGD(ours, learning_rate_init=0.05, momentum=momentum, nesterov=nesterov)
+    ref = SGDOptimizer(theirs, learning_rate_init=0.05, momentum=momentum, nesterov=nesterov)
+    ours_ids = [id(p) for p in ours]
+    for _ in range(N_STEPS):
+        grads = _grads(rng)
+        opt.step(ours, grads)
+        ref.update_params(theirs, _copy(grads))
+        _assert_lists_close(ours, theirs, rtol=1e-12, atol=1e-12)
+        _assert_lists_close(opt.velocities, ref.velocities, rtol=1e-12, atol=1e-12)
+    assert [id(p) for p in ours] == ours_ids  # updated in place
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"learning_rate_init": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-6},
+        {"learning_rate_init": 0.1, "beta_1": 0.0, "beta_2": 0.99},
+    ],
+    ids=["default", "custom", "no-momentum"],
+)
+def test_adam_matches_sklearn(kwargs, rng):
+    params = _params(rng)
+    ours, theirs = _copy(params), _copy(params)
+    opt = nn.Adam(ours, **kwargs)
+    ref = AdamOptimizer(theirs, **kwargs)
+    for _ in range(N_STEPS):
+        grads = _grads(rng)
+        opt.step(ours, grads)
+        ref.update_params(theirs, _copy(grads))
+        _assert_lists_close(ours, theirs, rtol=1e-10, atol=1e-12)
+        _assert_lists_close(opt.ms, ref.ms, rtol=1e-12)
+        _assert_lists_close(opt.vs, ref.vs, rtol=1e-12)
+        assert opt.t == ref.t
+
+
+@pytest.mark.parametrize("power_t", [0.5, 0.25])
+def test_invscaling_matches_sklearn(power_t, rng):
+    params = _params(rng)
+    ours, theirs = _copy(params), _copy(params)
+    kw = {"learning_rate_init": 0.2, "lr_schedule": "invscaling", "power_t": power_t}
+    opt, ref = nn.SGD(ours, **kw), SGDOptimizer(theirs, **kw)
+    samples_seen = 0
+    for _ in range(N_STEPS):
+        grads = _grads(rng)
+        opt.step(ours, grads)
+        ref.update_params(theirs, _copy(grads))
+        samples_seen += 32
+        opt.iteration_ends(samples_seen)
+        ref.iteration_ends(samples_seen)
+        assert opt.learning_rate == pytest.approx(ref.learning_rate, rel=1e-14)
+        _assert_lists_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    assert opt.learning_rate == pytest.approx(0.2 / (samples_seen + 1) ** power_t)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "adaptive"])
+def test_iteration_ends_leaves_other_schedules_alone(schedule):
+    opt = nn.SGD([np.zeros(3)], learning_rate_init=0.3, lr_schedule=schedule)
+    opt.iteration_ends(1000)
+    assert opt.learning_rate == 0.3
+
+
+def test_adaptive_trigger_stopping_matches_sklearn(capsys):
+    def run(opt):
+        rates = []
+        while not opt.trigger_stopping("stalled.", verbose=True):
+            rates.append(opt.learning_rate)
+        return rates, capsys.readouterr().out
+
+    ours = run(nn.SGD([np.zeros(3)], learning_rate_init=0.1, lr_schedule="adaptive"))
+    theirs = run(SGDOptimizer([np.zeros(3)], learning_rate_init=0.1, lr_schedule="adaptive"))
+    rates, out = ours
+    assert_allclose(rates, theirs[0], rtol=1e-14)
+    assert out == theirs[1]  # same messages as scikit-learn
+    # divided by 5 each time, and stops once it is no longer above 1e-6
+    assert_allclose(rates, 0.1 / 5.0 ** np.arange(1, len(rates) + 1))
+    assert rates[-1] <= 1e-6 < rates[-2]
+    assert out.splitlines()[-1] == "stalled. Learning rate too small. Stopping."
+
+
+@pytest.mark.parametrize("make", [lambda p: nn.SGD(p), lambda p: nn.Adam(p)], ids=["SGD", "Adam"])
+def test_constant_schedule_stops_at_once(make, capsys):
+    opt = make([np.zeros(3)])
+    assert opt.trigger_stopping("stalled.", verbose=True)
+    assert capsys.readouterr().out == "stalled. Stopping.\n"
+    assert opt.trigger_stopping("again", verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def _model(seed):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(nn.Linear(3, 5, rng=rng), nn.Tanh(), nn.Linear(5, 2, rng=rng))
+
+
+@pytest.mark.parametrize("solver", ["SGD", "Adam"])
+def test_step_on_flat_vectors(solver, rng):
+    x, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 2))
+    crit = nn.MSECriterion()
+    make = nn.SGD if solver == "SGD" else nn.Adam
+
+    flat_model, list_model = _model(1), _model(1)
+    flat_p, flat_g = flat_model.get_parameters()
+    flat_opt = make([flat_p], learning_rate_init=0.05)
+    params, grads = list_model.parameters()
+    list_opt = make(params, learning_rate_init=0.05)
+    ref_p = flat_p.copy()
+    ref = (SGDOptimizer if solver == "SGD" else AdamOptimizer)([ref_p], learning_rate_init=0.05)
+
+    for _ in range(N_STEPS):
+        for model in (flat_model, list_model):
+            model.zero_grad_parameters()
+            model.backward(x, crit.backward(model.forward(x), y))
+        ref.update_params([ref_p], [flat_g.copy()])
+        flat_opt.step([flat_p], [flat_g])
+        list_opt.step(params, grads)
+        assert_allclose(flat_p, ref_p, rtol=1e-10, atol=1e-12)
+        # the flat step moved the modules' own arrays, exactly as per-array steps do
+        _assert_lists_close(flat_model.parameters()[0], list_model.parameters()[0], rtol=1e-12)
+    assert not np.allclose(flat_p, _model(1).get_parameters()[0])
+
+
+@pytest.mark.parametrize("solver", ["SGD", "Adam"])
+def test_float32_stays_float32(solver, rng):
+    make = nn.SGD if solver == "SGD" else nn.Adam
+    p32 = _params(rng, np.float32)
+    p64 = [p.astype(np.float64) for p in p32]
+    opt32, opt64 = make(p32, learning_rate_init=0.01), make(p64, learning_rate_init=0.01)
+    ids = [id(p) for p in p32]
+    for _ in range(N_STEPS):
+        g = _grads(rng, np.float32)
+        opt32.step(p32, g)
+        opt64.step(p64, [a.astype(np.float64) for a in g])
+    assert [id(p) for p in p32] == ids
+    assert all(p.dtype == np.float32 for p in p32)
+    state = opt32.velocities if solver == "SGD" else opt32.ms + opt32.vs
+    assert all(s.dtype == np.float32 for s in state)
+    _assert_lists_close(p32, p64, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["SGD", "Adam"])
+def test_pickle_keeps_state_not_scratch(solver, rng):
+    make = nn.SGD if solver == "SGD" else nn.Adam
+    params = _params(rng)
+    opt = make(params, learning_rate_init=0.05)
+    for _ in range(3):
+        opt.step(params, _grads(rng))
+    assert opt._scratch is not None
+
+    clone = pickle.loads(pickle.dumps(opt))
+    assert clone._scratch is None
+    assert opt._scratch is not None  # pickling does not drop the original's buffers
+    names = ["velocities"] if solver == "SGD" else ["ms", "vs"]
+    for name in names:
+        _assert_lists_close(getattr(clone, name), getattr(opt, name), rtol=0, atol=0)
+    if solver == "Adam":
+        assert clone.t == opt.t == 3
+    assert clone.learning_rate == opt.learning_rate
+
+    # both continue along the same trajectory
+    clone_params = _copy(params)
+    for _ in range(3):
+        g = _grads(rng)
+        opt.step(params, g)
+        clone.step(clone_params, g)
+    _assert_lists_close(clone_params, params, rtol=0, atol=0)
+
+
+def test_repr():
+    assert repr(nn.SGD([np.zeros(2)], learning_rate_init=0.1)) == "SGD(learning_rate=0.1)"
+    assert repr(nn.Adam([np.zeros(2)])) == "Adam(learning_rate=0.001)"

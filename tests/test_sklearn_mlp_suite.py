@@ -1,0 +1,34 @@
+"""scikit-learn's own MLP tests, run against our estimators.
+
+The test module shipped with the installed scikit-learn is read, its import line
+switched to ``sknn_backprop``, and its test functions collected here: the
+compatibility spec of issue 3.  Tests that read scikit-learn's private attributes
+or assert a behaviour we deliberately changed are marked xfail with the reason.
+"""
+
+from pathlib import Path
+
+import pytest
+import sklearn
+
+_SOURCE = Path(sklearn.__file__).parent / "neural_network" / "tests" / "test_mlp.py"
+_IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor"
+
+_src = _SOURCE.read_text()
+assert _IMPORT in _src, "scikit-learn's test module changed its import line"
+exec(
+    compile(
+        _src.replace(_IMPORT, "from sknn_backprop import MLPClassifier, MLPRegressor"),
+        str(_SOURCE),
+        "exec",
+    )
+)
+
+_XFAIL = {
+    "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs (we check gradients "
+    "with nn.gradient_check instead)",
+    "test_partial_fit_errors": "asserts lbfgs has no partial_fit; issue 3 adds partial_fit "
+    "for lbfgs on purpose",
+}
+for _name, _reason in _XFAIL.items():
+    globals()[_name] = pytest.mark.xfail(reason=_reason, strict=True)(globals()[_name])
