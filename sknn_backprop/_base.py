@@ -20,7 +20,8 @@ A subclass says only
 
 import copy
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -49,6 +50,8 @@ except ImportError:  # pragma: no cover
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _MAX_SEED = np.iinfo(np.int32).max
+#: below this many multiply-adds per matrix product, train with one BLAS thread
+_SMALL_GEMM = 2**22
 #: prediction processes at most this many activations (per layer) at once
 _PREDICT_CHUNK_VALUES = 2**23
 
@@ -65,6 +68,13 @@ DIVERGED_MSG = (
     "Solver produced non-finite parameter weights. The input data may contain large"
     " values and need to be preprocessed."
 )
+
+
+@lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _per_layer(value, n_layers, name):
@@ -401,15 +411,36 @@ class BaseNeuralNetwork(BaseEstimator):
             self.model_.set_rng(np.random.default_rng(self._random_state.randint(_MAX_SEED)))
         self.model_.train()
         try:
-            if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(X, Y, y, sample_weight, flat_p, flat_g, incremental, val)
-            else:
-                self._fit_lbfgs(X, Y, sample_weight, flat_p, flat_g)
+            with self._blas_threads(X.shape[0]):
+                self._fit_solver(X, Y, y, sample_weight, flat_p, flat_g, incremental, val)
         finally:
             self.model_.eval()
             self.model_.clear_state()
         if not np.isfinite(flat_p).all():
             raise ValueError(DIVERGED_MSG)
+
+    def _blas_threads(self, n_samples):
+        """One BLAS thread when every matrix product of a batch is small.
+
+        Threads cost more than they give on small products (and spin-wait on a
+        busy machine); large networks keep the caller's setting.
+        """
+        batch = n_samples if self.solver == "lbfgs" else min(n_samples, 200)
+        if self.batch_size != "auto" and self.solver != "lbfgs":
+            batch = min(n_samples, self.batch_size)
+        if any(isinstance(m, nn.Conv2d) for m in self.model_.modules):
+            return nullcontext()  # convolutions multiply over every pixel: never small
+        params, flags = self.model_.parameters()[0], self.model_.penalized()
+        sizes = [p.size for p, f in zip(params, flags) if f]
+        if batch * max(sizes, default=0) >= _SMALL_GEMM:
+            return nullcontext()
+        return _blas_controller().limit(limits=1, user_api="blas")
+
+    def _fit_solver(self, X, Y, y, sample_weight, flat_p, flat_g, incremental, val):
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, y, sample_weight, flat_p, flat_g, incremental, val)
+        else:
+            self._fit_lbfgs(X, Y, sample_weight, flat_p, flat_g)
 
     # ---------------------------------------------------------- loss & grad
     def _penalty(self, flat_p, flat_g, n_pen, sw_sum):
@@ -433,7 +464,7 @@ class BaseNeuralNetwork(BaseEstimator):
 
     def _loss_grad(self, net, criterion, xb, yb, swb, flat_p, flat_g, n_pen):
         """Forward, criterion, backward and penalty for one batch; grads in ``flat_g``."""
-        flat_g.fill(0)
+        net.zero_grad_parameters(lazy=True)  # backward overwrites the gradients
         sw_sum = xb.shape[0] if swb is None else float(swb.sum())
         eps = self.adversarial_eps
         out = net.forward(xb)

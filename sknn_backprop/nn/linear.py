@@ -84,6 +84,7 @@ class Linear(Module):
         self.grad_weight = np.zeros_like(self.weight)
         self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)
         self._buf_gw = None
+        self._grad_is_zero = False
 
     def extra_repr(self):
         return f"{self.n_in} -> {self.n_out}" + ("" if self.bias is not None else ", no bias")
@@ -107,21 +108,42 @@ class Linear(Module):
         return _matmul_into(grad_output, self.weight, self.grad_input)
 
     def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        # After zero_grad_parameters() the first accumulation writes the product
+        # straight into grad_weight (no zero-fill, no temporary, no extra pass).
+        fresh = self._grad_is_zero
+        self._grad_is_zero = False
         # back-propagation equation (4): dL/dW = delta a^T, summed over the batch
-        if isinstance(x, np.ndarray):
-            gw = _matmul_into(grad_output.T, x, self._buf_gw)
-            self._buf_gw = gw
-        else:  # sparse input: (x^T delta)^T keeps the product sparse-dense
+        if not isinstance(x, np.ndarray):  # sparse input: (x^T delta)^T is sparse-dense
             gw = np.asarray(x.T @ grad_output).T
+        elif fresh:
+            gw = np.matmul(grad_output.T, x, out=self.grad_weight)
+        else:
+            gw = self._buf_gw = _matmul_into(grad_output.T, x, self._buf_gw)
         if scale != 1.0:
             gw *= scale
-        self.grad_weight += gw
+        if gw is not self.grad_weight:
+            if fresh:
+                self.grad_weight[...] = gw
+            else:
+                self.grad_weight += gw
         if self.bias is not None:
             # back-propagation equation (3): dL/db = delta, summed over the batch
-            gb = grad_output.sum(axis=0)
+            gb = grad_output.sum(axis=0, out=self.grad_bias if fresh else None)
             if scale != 1.0:
                 gb *= scale
-            self.grad_bias += gb
+            if not fresh:
+                self.grad_bias += gb
+
+    def zero_grad_parameters(self, lazy=False):
+        """Zero the gradients; the next backward then writes instead of adding.
+
+        With ``lazy=True`` the zero-fill itself is skipped: the next
+        accumulation overwrites ``grad_weight`` / ``grad_bias`` (so read them
+        only after a backward).
+        """
+        if not lazy:
+            super().zero_grad_parameters()
+        self._grad_is_zero = True
 
     def parameters(self):
         if self.bias is None:

@@ -116,8 +116,12 @@ class Module:
         """Parallel to ``parameters()[0]``: ``True`` for weights, ``False`` for biases."""
         return []
 
-    def zero_grad_parameters(self):
-        """Set every accumulated gradient to zero."""
+    def zero_grad_parameters(self, lazy=False):
+        """Set every accumulated gradient to zero.
+
+        ``lazy=True`` (the training loop's) lets a layer skip the zero-fill when
+        its next backward overwrites the gradient anyway (``Linear`` does).
+        """
         for g in self.parameters()[1]:
             g.fill(0)
 
@@ -315,6 +319,10 @@ class Sequential(Module):
 
     def penalized(self):
         return [flag for m in self.modules for flag in m.penalized()]
+
+    def zero_grad_parameters(self, lazy=False):
+        for m in self.modules:
+            m.zero_grad_parameters(lazy)
 
     def _assign(self, params_it, grads_it):
         for m in self.modules:

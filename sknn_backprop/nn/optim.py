@@ -21,6 +21,8 @@ from .module import check_real
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 _POLICIES = ("constant", "invscaling", "adaptive")
+#: elements per block of the element-wise updates (fits in L2 cache)
+_BLOCK = 8192
 
 
 class Optimizer:
@@ -186,15 +188,21 @@ class Adam(Optimizer):
         b1, b2 = self.beta_1, self.beta_2
         lr_t = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         for p, g, m, v, tmp in zip(params, grads, self.ms, self.vs, self._tmp(params)):
-            m *= b1  # m <- b1 m + (1 - b1) g
-            np.multiply(g, 1 - b1, out=tmp)
-            m += tmp
-            v *= b2  # v <- b2 v + (1 - b2) g^2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v += tmp
-            np.sqrt(v, out=tmp)  # p <- p - lr_t m / (sqrt(v) + eps)
-            tmp += self.epsilon
-            np.divide(m, tmp, out=tmp)
-            tmp *= lr_t
-            p -= tmp
+            # Work in cache-sized blocks: the ten element-wise passes below then
+            # read each array from memory once instead of ten times.
+            pf, gf, mf, vf, tf = (a.reshape(-1) for a in (p, g, m, v, tmp))
+            for start in range(0, pf.size, _BLOCK):
+                sl = slice(start, start + _BLOCK)
+                pb, gb, mb, vb, tb = pf[sl], gf[sl], mf[sl], vf[sl], tf[sl]
+                mb *= b1  # m <- b1 m + (1 - b1) g
+                np.multiply(gb, 1 - b1, out=tb)
+                mb += tb
+                vb *= b2  # v <- b2 v + (1 - b2) g^2
+                np.multiply(gb, gb, out=tb)
+                tb *= 1 - b2
+                vb += tb
+                np.sqrt(vb, out=tb)  # p <- p - lr_t m / (sqrt(v) + eps)
+                tb += self.epsilon
+                np.divide(mb, tb, out=tb)
+                tb *= lr_t
+                pb -= tb
