@@ -323,7 +323,7 @@ def mlp_params(hidden, max_iter, random_state=0):
 
 
 def engine_mlp_fit(X, y, hidden, epochs, batch_size=200, lr=1e-3, alpha=1e-4, seed=0, timers=None):
-    """A bare training loop on ``sknn_backprop.nn`` (no estimator): the engine's floor.
+    """A bare training loop on ``sknn_backprop.nn`` (no estimator), for reference.
 
     ``Sequential(Linear, ReLU(inplace), ..., Linear)`` + ``CrossEntropyCriterion``
     + ``Adam`` on the flat vectors of ``get_parameters()``; L2 as scikit-learn's

@@ -85,8 +85,14 @@ def torch_fit(torch, X, y, hidden, epochs, batch_size=200, lr=1e-3, alpha=1e-4, 
     return model
 
 
-def run_workload(label, X, y, hidden, epochs, n_threads, repeats, Ours, torch=None):
-    """Interleaved fits of ours / scikit-learn / (PyTorch) / engine loop; name -> times."""
+def run_workload(
+    label, X, y, hidden, epochs, n_threads, repeats, Ours, torch=None, peak_probe=None
+):
+    """Interleaved fits of ours / scikit-learn / (PyTorch) / engine loop; name -> times.
+
+    ``peak_probe`` (a callable) is run between the repeats too: on a shared
+    machine the GEMM peak must be sampled at the same moments as the fits.
+    """
     params = mlp_params(hidden, epochs)
 
     def fit_with(cls):
@@ -101,9 +107,11 @@ def run_workload(label, X, y, hidden, epochs, n_threads, repeats, Ours, torch=No
         "sklearn": fit_with(SkMLP),
         "torch": (lambda: torch_fit(torch, X, y, hidden, epochs)) if torch is not None else None,
         "engine": lambda: engine_mlp_fit(X, y, hidden, epochs),
+        "gemm_peak": peak_probe,
     }
     with threads(n_threads, torch):
         times = interleave(sides, repeats)
+    times.pop("gemm_peak", None)
     summary = {k: [round(t, 4) for t in v] for k, v in times.items()}
     print(f"# {label} {n_threads} thread(s): {summary}", flush=True)
     return times
@@ -143,7 +151,7 @@ def main():
         Ours = run_warmup(X64[:400], y_synth[:400], Ours, torch)
 
     gemm_n = 256 if args.quick else 1024
-    peaks = {name: gemm_peak(gemm_n, dt) for name, dt in DTYPES.items()}
+    peaks = {name: [gemm_peak(gemm_n, dt)] for name, dt in DTYPES.items()}
 
     rows, raw = [], {}
     for dname, dt in DTYPES.items():
@@ -151,6 +159,12 @@ def main():
         for nt in args.threads:
             tag = f"{dname} {nt}thr"
             use_torch = torch if nt == 1 else None
+            probe = None
+            if nt == 1:  # sample the 1-thread GEMM peak between the repeats
+
+                def probe(dname=dname, dt=dt):
+                    peaks[dname].append(gemm_peak(gemm_n, dt))
+
             ts = run_workload(
                 f"MLP-synth {tag}",
                 Xs,
@@ -161,6 +175,7 @@ def main():
                 repeats,
                 Ours,
                 use_torch,
+                peak_probe=probe,
             )
             td = run_workload(
                 f"MLP-digits {tag}", Xd, yd, (100,), digits_epochs, nt, repeats, Ours, None
@@ -203,7 +218,7 @@ def main():
                     best(ts["sklearn"]),
                     None,
                     peer_name="sklearn",
-                    note="bare sknn_backprop.nn loop (no estimator): the engine's floor",
+                    note="bare sknn_backprop.nn loop of _common.py (no estimator), for reference",
                 )
             )
             rows.append(
@@ -217,11 +232,12 @@ def main():
             )
 
     # GEMM-peak fraction at 1 thread, MLP-synth
-    peaks_after = {name: gemm_peak(gemm_n, dt) for name, dt in DTYPES.items()}
+    for name, dt in DTYPES.items():
+        peaks[name].append(gemm_peak(gemm_n, dt))
     n_params = mlp_n_params([X64.shape[1], *synth_hidden, 10])
     flops = 6.0 * X64.shape[0] * synth_epochs * n_params
     for dname in DTYPES:
-        peak = max(peaks[dname], peaks_after[dname])
+        peak = max(peaks[dname])
         times = raw.get(f"synth {dname} 1thr")
         if times is None:
             continue
@@ -253,7 +269,8 @@ def main():
         rows,
         args,
         extra={
-            "gemm_peak_gflops": {k: max(peaks[k], peaks_after[k]) for k in peaks},
+            "gemm_peak_gflops": {k: max(v) for k, v in peaks.items()},
+            "gemm_peak_samples": peaks,
             "n_params_synth": n_params,
             "times": {k: v for k, v in raw.items()},
         },

@@ -1,8 +1,9 @@
 """sknn_backprop: neural networks for scikit-learn users, on a readable numpy backprop engine."""
 
 from . import nn
+from ._convnet import ConvNetClassifier
 from ._mlp import MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["nn", "MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["nn", "MLPClassifier", "MLPRegressor", "ConvNetClassifier", "__version__"]

@@ -177,7 +177,10 @@ def _oob_score(est, X, y):
         sums[oob] += raw
         counts[oob] += 1
     if sums is None or not counts.any():
-        raise ValueError("oob_score needs rows left out by some member; none were.")
+        raise ValueError(
+            "oob_score needs rows left out by some member, but every member saw every "
+            f"row (n_samples={X.shape[0]})."
+        )
     seen = counts > 0
     if not seen.all():
         warnings.warn(

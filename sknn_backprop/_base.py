@@ -234,7 +234,7 @@ class BaseNeuralNetwork(BaseEstimator):
                 m.bias[...] = np.asarray(intercept).reshape(m.bias.shape)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: Python >= 3.11 returns __dict__ itself
         # coefs_/intercepts_ are views of model_'s weights: pickle the weights once
         state.pop("coefs_", None)
         state.pop("intercepts_", None)
@@ -386,12 +386,14 @@ class BaseNeuralNetwork(BaseEstimator):
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
             self.best_validation_score_ = -np.inf
+            self.best_validation_loss_ = np.inf
             self.best_loss_ = None
         else:
             self.best_loss_ = np.inf
             self.validation_scores_ = None
             self.validation_loss_curve_ = None
             self.best_validation_score_ = None
+            self.best_validation_loss_ = None
 
     def _fit_single(self, X, Y, y, sample_weight, incremental, first_pass, val):
         n_features = X.shape[1]
@@ -493,7 +495,7 @@ class BaseNeuralNetwork(BaseEstimator):
         if self.max_norm is not None:
             for m in self.model_.modules:
                 w = getattr(m, "weight", None)
-                if w is None or not m.penalized():
+                if w is None or not m.penalized()[0]:
                     continue
                 rows = w.reshape(w.shape[0], -1)  # one row per unit's incoming weights
                 norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
@@ -625,7 +627,7 @@ class BaseNeuralNetwork(BaseEstimator):
             if self.early_stopping_metric == "score":
                 best_monitored = self.best_validation_score_
             else:
-                best_monitored = -getattr(self, "best_validation_loss_", np.inf)
+                best_monitored = -self.best_validation_loss_
         last_finite = flat_p.copy()
         stopped_msg = None
         try:

@@ -126,12 +126,11 @@ class ClassifierNetworkMixin:
         """
         check_is_fitted(self)
         p = self._raw_predict(self._check_X_predict(X))
-        tiny = np.finfo(p.dtype).tiny
-        np.clip(p, tiny, np.nextafter(p.dtype.type(1), p.dtype.type(0)), out=p)
         if p.shape[1] == 1:
-            p = p.ravel()
-            return np.vstack([1 - p, p]).T
-        return p
+            p = np.hstack([1 - p, p])
+        # strictly inside (0, 1), so predict_log_proba stays finite
+        eps = np.finfo(p.dtype).eps
+        return np.clip(p, eps * eps, 1 - eps, out=p)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba` (finite, since probabilities are clipped).
@@ -493,4 +492,5 @@ default='relu'
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags

@@ -198,6 +198,26 @@ class Module:
         self.clear_state()
         return self
 
+    # -- pickling -------------------------------------------------------------------
+    _GRADS = (("grad_weight", "weight"), ("grad_bias", "bias"))
+
+    def __getstate__(self):
+        """Pickle parameters only: no cached activations, buffers or gradients."""
+        state = self.__dict__.copy()
+        for name in list(state):
+            if name in ("output", "grad_input") or name.startswith("_buf"):
+                state[name] = None
+        for grad, _ in self._GRADS:
+            if state.get(grad) is not None:
+                state[grad] = None
+        return state
+
+    def __setstate__(self, state):
+        for grad, param in self._GRADS:
+            if grad in state and state[grad] is None and state.get(param) is not None:
+                state[grad] = np.zeros_like(state[param])
+        self.__dict__.update(state)
+
     # -- printing -------------------------------------------------------------------
     def extra_repr(self):
         return ""

@@ -1,0 +1,287 @@
+"""Fault injection: non-finite gradients, diverging learning rates, Ctrl-C during fit."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from sknn_backprop import MLPClassifier, MLPRegressor
+from sknn_backprop._base import BaseNeuralNetwork
+
+N = 50
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, 4))
+    return X, (X[:, 0] > 0).astype(int), X[:, 0] - 0.5 * X[:, 1]
+
+
+def _make(kind, **params):
+    # batch_size="auto" = all samples (< 200): one minibatch, one _constrain(grad) per epoch
+    base = dict(hidden_layer_sizes=(5,), max_iter=10, random_state=0, tol=0, n_iter_no_change=50)
+    base.update(params)
+    return MLPClassifier(**base) if kind == "cls" else MLPRegressor(**base)
+
+
+def _target(kind):
+    X, y_cls, y_reg = _data()
+    return X, (y_cls if kind == "cls" else y_reg)
+
+
+def _inject(monkeypatch, at, fault="nan", record=None):
+    """Make the gradient non-finite (or raise Ctrl-C) at the ``at``-th minibatch.
+
+    With ``record`` (a list), the weights after every optimizer step are appended to it.
+    """
+    original = BaseNeuralNetwork._constrain
+    calls = {"n": 0}
+
+    def constrain(self, flat_g=None):
+        if flat_g is not None:
+            calls["n"] += 1
+            if calls["n"] == at:
+                if fault == "interrupt":
+                    raise KeyboardInterrupt
+                flat_g[0] = np.nan if fault == "nan" else np.inf
+        elif record is not None:
+            record.append([c.copy() for c in self.coefs_])
+        return original(self, flat_g)
+
+    monkeypatch.setattr(BaseNeuralNetwork, "_constrain", constrain)
+    return calls
+
+
+def _assert_finite_model(est, X):
+    for c in est.coefs_ + est.intercepts_:
+        assert np.isfinite(c).all()
+    out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("fault", ["nan", "inf"])
+def test_non_finite_gradient_in_epoch_k(monkeypatch, kind, solver, fault):
+    k = 4
+    X, y = _target(kind)
+    record = []
+    _inject(monkeypatch, k, fault, record)
+    est = _make(kind, solver=solver)
+    with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
+        est.fit(X, y)
+    assert est.diverged_ is True
+    assert est.n_iter_ == k
+    _assert_finite_model(est, X)
+    # the weights of the last finite epoch (k - 1) are restored
+    for got, want in zip(est.coefs_, record[k - 2]):
+        assert_array_equal(got, want)
+    # a new fit starts afresh
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.diverged_ is False
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+def test_non_finite_gradient_in_first_epoch_raises(monkeypatch, kind):
+    X, y = _target(kind)
+    _inject(monkeypatch, 1)
+    est = _make(kind)
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        est.fit(X, y)
+    assert not hasattr(est, "model_")
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+def test_non_finite_gradient_in_first_epoch_keeps_previous_model(monkeypatch, kind):
+    X, y = _target(kind)
+    est = _make(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    before = est.predict(X)
+    coefs = [c.copy() for c in est.coefs_]
+    _inject(monkeypatch, 1)
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        est.fit(X, y)
+    assert_array_equal(est.predict(X), before)
+    for a, b in zip(est.coefs_, coefs):
+        assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+def test_non_finite_gradient_in_partial_fit(monkeypatch, kind):
+    X, y = _target(kind)
+    est = _make(kind)
+    kwargs = {"classes": [0, 1]} if kind == "cls" else {}
+    est.partial_fit(X, y, **kwargs)
+    est.partial_fit(X, y)
+    before = est.predict(X)
+    _inject(monkeypatch, 1)
+    # the first epoch of this call diverges: nothing finite learned *in this call*
+    try:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            est.partial_fit(X, y)
+    except ValueError as exc:
+        assert "non-finite" in str(exc)
+        assert_array_equal(est.predict(X), before)
+    else:
+        assert est.diverged_ is True
+        _assert_finite_model(est, X)
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_diverging_learning_rate_never_predicts_nan(kind, solver):
+    X, y = _target(kind)
+    X = X * 1e4  # unscaled
+    y = y if kind == "cls" else y * 1e4
+    est = _make(kind, solver=solver, learning_rate_init=1e3, max_iter=20)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X, y)
+    except ValueError as exc:
+        assert "non-finite parameter weights" in str(exc)
+        assert not hasattr(est, "model_")
+        return
+    _assert_finite_model(est, X)
+    if kind == "reg" and solver == "sgd":  # Adam's steps are bounded by learning_rate_init
+        assert est.diverged_ is True
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+def test_early_stopping_nan_validation_restores_best(monkeypatch, kind):
+    k = 5
+    X, y = _target(kind)
+    record = []
+    _inject(monkeypatch, k, record=record)
+    est = _make(kind, early_stopping=True, validation_fraction=0.2)
+    with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
+        est.fit(X, y)
+    assert est.diverged_ is True
+    assert est.n_iter_ == k
+    assert len(est.validation_scores_) == k
+    assert np.isnan(est.validation_scores_[-1])  # recorded, as scikit-learn would
+    assert np.isfinite(est.validation_scores_[:-1]).all()
+    best = int(np.argmax(est.validation_scores_[:-1]))  # first maximum wins
+    assert est.best_validation_score_ == est.validation_scores_[best]
+    for got, want in zip(est.coefs_, record[best]):
+        assert_array_equal(got, want)
+    _assert_finite_model(est, X)
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_keyboard_interrupt_in_epoch_3(monkeypatch, kind, solver):
+    X, y = _target(kind)
+    record = []
+    _inject(monkeypatch, 3, fault="interrupt", record=record)
+    est = _make(kind, solver=solver)
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    assert len(est.loss_curve_) == 2
+    _assert_finite_model(est, X)
+    for got, want in zip(est.coefs_, record[-1]):  # the weights after epoch 2
+        assert_array_equal(got, want)
+    # the model can be trained further
+    monkeypatch.undo()
+    est.partial_fit(X, y)
+    _assert_finite_model(est, X)
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+def test_keyboard_interrupt_with_early_stopping_keeps_best(monkeypatch, kind):
+    X, y = _target(kind)
+    record = []
+    _inject(monkeypatch, 4, fault="interrupt", record=record)
+    est = _make(kind, early_stopping=True, validation_fraction=0.2)
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        est.fit(X, y)
+    assert len(est.validation_scores_) == 3
+    best = int(np.argmax(est.validation_scores_))
+    for got, want in zip(est.coefs_, record[best]):
+        assert_array_equal(got, want)
+    _assert_finite_model(est, X)
+
+
+@pytest.mark.parametrize("kind", ["cls", "reg"])
+def test_keyboard_interrupt_in_lbfgs_propagates_and_restores(monkeypatch, kind):
+    """L-BFGS runs in scipy: Ctrl-C propagates, and the estimator is left as before."""
+    X, y = _target(kind)
+    est = _make(kind, solver="lbfgs", max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    before = est.predict(X)
+    original = BaseNeuralNetwork._loss_grad
+    calls = {"n": 0}
+
+    def loss_grad(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(BaseNeuralNetwork, "_loss_grad", loss_grad)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert_array_equal(est.predict(X), before)
+
+
+# -------------------------------------------------------------- ConvNetClassifier
+def _convnet(**params):
+    import sknn_backprop
+
+    ConvNetClassifier = getattr(sknn_backprop, "ConvNetClassifier", None)
+    if ConvNetClassifier is None:
+        pytest.skip("ConvNetClassifier not available")
+    base = dict(
+        conv_filters=(2,),
+        kernel_size=3,
+        hidden_layer_sizes=(5,),
+        input_shape=(1, 4, 4),
+        max_iter=10,
+        random_state=0,
+        tol=0,
+        n_iter_no_change=50,
+    )
+    base.update(params)
+    return ConvNetClassifier(**base)
+
+
+def _images():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, 16))
+    return X, (X[:, :8].sum(axis=1) > 0).astype(int)
+
+
+def test_convnet_non_finite_gradient_in_epoch_k(monkeypatch):
+    X, y = _images()
+    est = _convnet(augment_shift=1)
+    record = []
+    _inject(monkeypatch, 3, record=record)
+    with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
+        est.fit(X, y)
+    assert est.diverged_ is True
+    assert est.n_iter_ == 3
+    _assert_finite_model(est, X)
+    for got, want in zip(est.coefs_, record[1]):
+        assert_array_equal(got, want)
+
+
+def test_convnet_keyboard_interrupt(monkeypatch):
+    X, y = _images()
+    est = _convnet()
+    _inject(monkeypatch, 3, fault="interrupt")
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    _assert_finite_model(est, X)
