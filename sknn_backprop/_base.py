@@ -320,6 +320,8 @@ class BaseNeuralNetwork(BaseEstimator):
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
+            if "model_" in saved and "coefs_" in saved:
+                self._refresh_views()  # a deep copy's coefs_ are no longer views
             raise
 
     def _fit(self, X, y, sample_weight=None, incremental=False, val=(None, None, None)):

@@ -102,16 +102,13 @@ def test_pickle_round_trip(Est, digits_split):
         assert_array_equal(restored.predict_proba(X_test), est.predict_proba(X_test))
 
 
-@pytest.mark.xfail(
-    reason="known issue: the pickle also holds every Linear's grad_weight/grad_bias (one more "
-    "copy of the parameters) and Adam's moments ms/vs (two more): about 4x the parameters",
-    strict=False,
-)
 @pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
 def test_pickle_is_small(Est, digits_split):
+    """Weights plus Adam's two moment vectors (kept so partial_fit can resume), nothing else."""
     X, _, y, _ = digits_split
     est = _fitted(Est, X, y)
-    assert len(pickle.dumps(est)) < 1.5 * _param_nbytes(est) + 8192
+    optimizer_nbytes = sum(a.nbytes for a in est._optimizer.ms + est._optimizer.vs)
+    assert len(pickle.dumps(est)) < 1.5 * (_param_nbytes(est) + optimizer_nbytes) + 8192
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
@@ -219,14 +216,7 @@ def test_convergence_warning_at_max_iter(solver, digits_split):
 @pytest.mark.parametrize(
     "n_classes",
     [
-        pytest.param(
-            2,
-            marks=pytest.mark.xfail(
-                reason="known issue: binary predict_proba clips p before forming 1 - p, so "
-                "1 - tiny == 1.0 exactly for a saturated sigmoid",
-                strict=False,
-            ),
-        ),
+        2,
         3,
     ],
 )

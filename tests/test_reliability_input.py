@@ -275,11 +275,6 @@ def test_failed_refit_restores_previous_model(kind):
     assert est.early_stopping is True  # parameters are the user's, not rolled back
 
 
-@pytest.mark.xfail(
-    reason="_transaction restores a deepcopy of __dict__: coefs_ stop being views of model_ "
-    "(fix: call self._refresh_views() after the restore)",
-    strict=False,
-)
 def test_coefs_still_views_after_failed_partial_fit():
     X, y, _ = _data()
     est = _fitted("cls")

@@ -86,16 +86,10 @@ def test_pickle_size_bounded_by_weights_and_optimizer_state(kind):
     opt_nbytes = sum(
         a.nbytes for name in ("ms", "vs", "velocities") for a in (getattr(opt, name, None) or [])
     )
-    # 2 x params: the gradient buffers are pickled as well (see the xfail below)
-    limit = 1.5 * (2 * _param_nbytes(est) + opt_nbytes) + 20_000
+    limit = 1.5 * (_param_nbytes(est) + opt_nbytes) + 20_000
     assert len(pickle.dumps(est)) < limit
 
 
-@pytest.mark.xfail(
-    reason="model_ pickles its gradient buffers (Linear.grad_weight/grad_bias, a copy of the "
-    "size of the weights) -- they are zeroed before every use and could be dropped",
-    strict=False,
-)
 @pytest.mark.parametrize("kind", ["cls", "reg"])
 def test_pickle_size_close_to_weights(kind):
     X, _, _ = _data(n=300, n_features=40)
