@@ -469,7 +469,7 @@ class BaseNeuralNetwork(BaseEstimator):
     def _loss_grad(self, net, criterion, xb, yb, swb, flat_p, flat_g, n_pen):
         """Forward, criterion, backward and penalty for one batch; grads in ``flat_g``."""
         net.zero_grad_parameters(lazy=True)  # backward overwrites the gradients
-        sw_sum = xb.shape[0] if swb is None else float(swb.sum())
+        sw_sum = xb.shape[0] if swb is None else (float(swb.sum()) or 1.0)
         eps = self.adversarial_eps
         out = net.forward(xb)
         loss, delta = criterion.forward_backward(out, yb, swb)

@@ -34,7 +34,8 @@ def _weights(output, sample_weight):
     w = np.asarray(sample_weight, dtype=output.dtype).reshape(-1)
     if w.shape[0] != n:
         raise ValueError(f"sample_weight has {w.shape[0]} entries for {n} samples.")
-    return w.reshape((n,) + (1,) * (output.ndim - 1)), float(w.sum())
+    # a batch whose weights are all zero contributes nothing (and must not divide by 0)
+    return w.reshape((n,) + (1,) * (output.ndim - 1)), float(w.sum()) or 1.0
 
 
 def _onehot(output, target):

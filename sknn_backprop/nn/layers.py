@@ -48,6 +48,8 @@ class Dropout(Module):
         return f"{self.p:g}"
 
     def forward(self, x):
+        if not isinstance(x, np.ndarray):  # scipy sparse input: masks need dense rows
+            x = x.toarray()
         if not self.training or self.p == 0:
             self.mask = None
             self.output = x
@@ -103,6 +105,8 @@ class GaussianNoise(Module):
         return f"{self.sigma:g}"
 
     def forward(self, x):
+        if not isinstance(x, np.ndarray):  # scipy sparse input
+            x = x.toarray()
         if not self.training or self.sigma == 0:
             self.output = x
             return x
