@@ -26,7 +26,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
-from scipy.linalg import get_blas_funcs
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -459,7 +458,9 @@ class BaseNeuralNetwork(BaseEstimator):
         l2 = self.alpha * (1 - self.l1_ratio) / sw_sum
         loss = 0.5 * l2 * float(np.dot(w, w))
         if l2:
-            get_blas_funcs("axpy", (w,))(w, gw, a=l2)  # gw += l2 * w, no temporary
+            # numpy, not scipy.linalg.blas: SciPy ships its own OpenBLAS, and two BLAS
+            # thread pools alternating in one loop spin against each other (2x slower)
+            gw += l2 * w
         if self.l1_ratio > 0:
             l1 = self.alpha * self.l1_ratio / sw_sum
             loss += l1 * float(np.abs(w).sum())
