@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import nn
+from ._callbacks import CallbackSupportMixin, progress
 
 try:  # scikit-learn >= 1.6 reports L-BFGS's outcome the same way for every estimator
     from sklearn.utils.optimize import _check_optimize_result
@@ -91,7 +92,7 @@ def _per_layer(value, n_layers, name):
     return values
 
 
-class BaseNeuralNetwork(BaseEstimator):
+class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     """Shared fit loop and hyperparameters of every estimator (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -415,7 +416,10 @@ class BaseNeuralNetwork(BaseEstimator):
         self.model_.train()
         try:
             with self._blas_threads(X.shape[0]):
-                self._fit_solver(X, Y, y, sample_weight, flat_p, flat_g, incremental, val)
+                n_tasks = 1 if incremental and self.solver != "lbfgs" else self.max_iter
+                reporter = progress(self, X, y, max_subtasks=n_tasks)
+                self._fit_solver(X, Y, y, sample_weight, flat_p, flat_g, incremental, val, reporter)
+                reporter.close()
         finally:
             self.model_.eval()
             self.model_.clear_state()
@@ -439,11 +443,21 @@ class BaseNeuralNetwork(BaseEstimator):
             return nullcontext()
         return _blas_controller().limit(limits=1, user_api="blas")
 
-    def _fit_solver(self, X, Y, y, sample_weight, flat_p, flat_g, incremental, val):
+    def _fit_solver(self, X, Y, y, sample_weight, flat_p, flat_g, incremental, val, reporter):
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, y, sample_weight, flat_p, flat_g, incremental, val)
+            self._fit_stochastic(X, Y, y, sample_weight, flat_p, flat_g, incremental, val, reporter)
         else:
-            self._fit_lbfgs(X, Y, sample_weight, flat_p, flat_g)
+            self._fit_lbfgs(X, Y, sample_weight, flat_p, flat_g, reporter)
+
+    def _reconstruction_attributes(self):
+        """A snapshot of the network, for callbacks that evaluate a fit in progress."""
+        model = copy.deepcopy(self.model_).eval()
+        linears = [m for m in model.modules if isinstance(m, nn.Linear)]
+        return {
+            "model_": model,
+            "coefs_": [m.weight.T for m in linears],
+            "intercepts_": [m.bias for m in linears],
+        }
 
     # ---------------------------------------------------------- loss & grad
     def _penalty(self, flat_p, flat_g, n_pen, sw_sum):
@@ -531,12 +545,12 @@ class BaseNeuralNetwork(BaseEstimator):
             power_t=self.power_t,
         )
 
-    def _fit_lbfgs(self, X, Y, sample_weight, flat_p, flat_g):
+    def _fit_lbfgs(self, X, Y, sample_weight, flat_p, flat_g, reporter):
         net = self._train_net()
         _, criterion, _ = self._output_spec()
         n_pen = self._n_penalized()
         X = self._prepare_X(X)
-        curve = []
+        curve, stopped = [], []
 
         def fun(w):
             np.copyto(flat_p, w, casting="unsafe")
@@ -545,6 +559,13 @@ class BaseNeuralNetwork(BaseEstimator):
 
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun))
+            np.copyto(flat_p, intermediate_result.x, casting="unsafe")
+            if reporter.end():
+                stopped.append(True)
+                raise StopIteration  # a callback asked to stop (scipy >= 1.11)
+            reporter.begin("lbfgs-iter")
+
+        reporter.begin("lbfgs-iter")
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         opt_res = scipy.optimize.minimize(
@@ -560,7 +581,9 @@ class BaseNeuralNetwork(BaseEstimator):
                 **_get_additional_lbfgs_options_dict("iprint", iprint),
             },
         )
-        if _check_optimize_result is not None:
+        if stopped:  # asked to stop by a callback: not a convergence failure
+            self.n_iter_ = opt_res.nit
+        elif _check_optimize_result is not None:
             self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         else:  # pragma: no cover
             self.n_iter_ = opt_res.nit
@@ -599,7 +622,7 @@ class BaseNeuralNetwork(BaseEstimator):
             .reshape(len(y_val), -1)
         )
 
-    def _fit_stochastic(self, X, Y, y, sample_weight, flat_p, flat_g, incremental, val):
+    def _fit_stochastic(self, X, Y, y, sample_weight, flat_p, flat_g, incremental, val, reporter):
         if not incremental or getattr(self, "_optimizer", None) is None:
             self._optimizer = self._make_optimizer(flat_p)
         early_stopping = self.early_stopping
@@ -636,6 +659,7 @@ class BaseNeuralNetwork(BaseEstimator):
         try:
             self.n_iter_ = 0  # counts this call's epochs, as scikit-learn's
             for it in range(self.max_iter):
+                reporter.begin("epoch")
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)
                 accumulated_loss = 0.0
@@ -683,6 +707,8 @@ class BaseNeuralNetwork(BaseEstimator):
                     stopped_msg = self._diverged(flat_p, last_finite, best, it)
                     break
                 last_finite[...] = flat_p
+                if reporter.end():  # a callback (sklearn.callback) asked to stop
+                    break
                 self._optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:

@@ -1,0 +1,92 @@
+"""scikit-learn's callback API (``sklearn.callback``): per-epoch progress, nested too."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from sknn_backprop import MLPClassifier, MLPRegressor
+
+pytest.importorskip("sklearn.callback")
+
+X, y = load_digits(return_X_y=True)
+X = X[:300] / 16
+y = y[:300]
+
+
+class Recorder:
+    """A FitCallback (auto-propagated: it has ``max_propagation_depth``) that logs hooks."""
+
+    max_propagation_depth = None
+
+    def __init__(self, stop_after=None):
+        self.events = []
+        self.stop_after = stop_after
+
+    def setup(self, estimator, context):
+        self.events.append(("setup", type(estimator).__name__))
+
+    def teardown(self, estimator, context):
+        self.events.append(("teardown", type(estimator).__name__))
+
+    def on_fit_task_begin(self, estimator, context):
+        self.events.append(("begin", context.task_name))
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        score = None if fitted_estimator is None else fitted_estimator.score(X, y)
+        self.events.append(("end", context.task_name, score))
+        return (
+            self.stop_after is not None
+            and context.task_name in ("epoch", "lbfgs-iter")
+            and (context.task_id + 1 >= self.stop_after)
+        )
+
+
+def _ends(rec, name):
+    return [e for e in rec.events if e[0] == "end" and e[1] == name]
+
+
+def test_one_task_per_epoch_with_a_usable_snapshot():
+    rec = Recorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(max_iter=6, random_state=0).set_callbacks(rec).fit(X, y)
+    assert rec.events[0] == ("setup", "MLPClassifier")
+    assert rec.events[-1] == ("teardown", "MLPClassifier")
+    epochs = _ends(rec, "epoch")
+    assert len(epochs) == est.n_iter_ == 6
+    scores = [e[2] for e in epochs]
+    assert scores[-1] > scores[0]  # each snapshot is the network as it was then
+    assert _ends(rec, "fit")[0][2] == pytest.approx(est.score(X, y))
+    assert not hasattr(est, "_callback_fit_ctx")  # torn down after fit
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_callback_can_stop_training(solver):
+    rec = Recorder(stop_after=3)
+    est = MLPRegressor(max_iter=50, random_state=0, solver=solver, tol=0)
+    est.set_callbacks(rec).fit(X, y.astype(float))
+    assert est.n_iter_ == 3
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_propagated_from_grid_search():
+    rec = Recorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        GridSearchCV(
+            MLPClassifier(max_iter=2, random_state=0), {"alpha": [1e-4, 1e-2]}, cv=2
+        ).set_callbacks(rec).fit(X, y)
+    # 2 candidates x 2 folds + the refit, two epochs each
+    assert len(_ends(rec, "epoch")) == 2 * 5
+
+
+def test_no_callbacks_no_context():
+    est = MLPClassifier(max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert not hasattr(est, "_skl_callbacks")
