@@ -16,7 +16,6 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted
 
 from . import _docs, nn
 from ._base import BaseNeuralNetwork
@@ -108,7 +107,7 @@ class ClassifierNetworkMixin:
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     def predict_proba(self, X):
@@ -124,7 +123,7 @@ class ClassifierNetworkMixin:
         y_prob : ndarray of shape (n_samples, n_classes)
             The predicted probability of each class, ordered as ``classes_``.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         p = self._raw_predict(self._check_X_predict(X))
         if p.shape[1] == 1:
             p = np.hstack([1 - p, p])
@@ -463,7 +462,7 @@ default='relu'
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         return self._predict(X)
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -143,19 +143,27 @@ class CrossEntropyCriterion(Criterion):
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         y = _onehot(output, target)
-        shifted = output - output.max(axis=1, keepdims=True)
-        p = np.exp(shifted)
-        norm = p.sum(axis=1, keepdims=True)
-        logp = shifted - np.log(norm)
-        loss = -_reduce(y * logp, w, total)
-        p /= norm
+        p = output - output.max(axis=1, keepdims=True)
+        # loss_i = log sum_c exp(z_ic) - sum_c y_ic z_ic  (z shifted by the row max)
+        yz = np.einsum("ij,ij->i", y, p)
+        np.exp(p, out=p)
+        norm = p.sum(axis=1)
+        per_row = np.log(norm)
+        ysum = y.sum(axis=1)
+        general = not np.all(ysum == 1)  # probability targets that do not sum to one
+        if general:
+            per_row *= ysum
+        per_row -= yz
+        loss = float((per_row if w is None else per_row * w.ravel()).sum() / total)
+        p /= norm[:, None]
         # delta^L = p * sum_c y_c - y  (= p - y for one-hot rows)
-        ysum = y.sum(axis=1, keepdims=True)
-        grad = p * ysum - y
+        if general:
+            p *= ysum[:, None]
+        p -= y
         if w is not None:
-            grad *= w
-        grad /= total
-        return loss, grad
+            p *= w
+        p /= total
+        return loss, p
 
 
 class BCECriterion(Criterion):
