@@ -41,6 +41,7 @@ def ours_params(epochs):
         conv_filters=(16, 32),
         kernel_size=5,
         pool_size=2,
+        padding="valid",  # as torch's nn.Conv2d(1, 16, 5): 28 -> 24 -> 12 -> 8 -> 4
         hidden_layer_sizes=(200,),
         input_shape=(28, 28),
         solver="adam",
