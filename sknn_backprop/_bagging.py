@@ -20,6 +20,7 @@ Choices, documented in ``docs/regularisation.rst``:
   batch with Poisson(1) row weights.
 """
 
+import os
 import warnings
 
 import numpy as np
@@ -60,26 +61,38 @@ def _new_member(est, seed):
     return member
 
 
-def _train_member(member, X, Y, y, sw, rows, val, first_pass, incremental, blas_threads):
-    """Fit one member on ``rows`` (with BLAS capped so workers share the cores)."""
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
-        if rows is not None:
-            X, Y, y = _safe_indexing(X, rows), Y[rows], _safe_indexing(y, rows)
-            sw = None if sw is None else sw[rows]
-        member._random_state = check_random_state(member.random_state)
-        member._fit_single(X, Y, y, sw, incremental, first_pass, val)
+def _train_member(member, X, Y, y, sw, rows, val, first_pass, incremental):
+    """Fit one member on ``rows`` of the data (all of it when ``rows`` is None)."""
+    if rows is not None:
+        X, Y, y = _safe_indexing(X, rows), Y[rows], _safe_indexing(y, rows)
+        sw = None if sw is None else sw[rows]
+    member._random_state = check_random_state(member.random_state)
+    member._fit_single(X, Y, y, sw, incremental, first_pass, val)
     return member
 
 
-def _run(est, jobs):
-    """Run member jobs serially or with joblib; BLAS threads split between workers."""
+def _train_members(X, Y, y, jobs, blas_threads):
+    """One worker's share of the members, with BLAS capped so workers share the cores."""
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        return [_train_member(m, X, Y, y, sw, *rest) for m, sw, *rest in jobs]
+
+
+def _run(est, X, Y, y, jobs):
+    """Train the members serially, or in ``n_jobs`` joblib workers.
+
+    As scikit-learn's bagging, each worker gets one contiguous share of the
+    members (one task, one copy of the data, one BLAS set-up), and the members
+    come back in order.
+    """
     n_workers = min(effective_n_jobs(est.n_jobs), len(jobs))
     if n_workers <= 1:
-        return [_train_member(*job, None) for job in jobs]
-    import os
-
+        return [_train_member(m, X, Y, y, sw, *rest) for m, sw, *rest in jobs]
     blas = max(1, (os.cpu_count() or 1) // n_workers)
-    return Parallel(n_jobs=n_workers)(delayed(_train_member)(*job, blas) for job in jobs)
+    bounds = np.linspace(0, len(jobs), n_workers + 1).astype(int)
+    shares = Parallel(n_jobs=n_workers)(
+        delayed(_train_members)(X, Y, y, jobs[a:b], blas) for a, b in zip(bounds, bounds[1:])
+    )
+    return [member for share in shares for member in share]
 
 
 def fit_ensemble(est, X, Y, y, sample_weight, incremental, first_pass, val):
@@ -107,11 +120,9 @@ def fit_ensemble(est, X, Y, y, sample_weight, incremental, first_pass, val):
             else:
                 member, rows = _new_member(est, seed), _draw_rows(est, seed, n_samples)
             member_val = val if val is not None else _oob_validation(est, X, y, sample_weight, rows)
-            jobs.append(
-                (member, X, Y, y, sample_weight, rows, member_val, i >= len(existing), False)
-            )
+            jobs.append((member, sample_weight, rows, member_val, i >= len(existing), False))
             samples.append(rows)
-    est.estimators_ = _run(est, jobs)
+    est.estimators_ = _run(est, X, Y, y, jobs)
     est.estimators_samples_ = samples
     _aggregate(est)
     if est.oob_score and not incremental:
@@ -140,7 +151,7 @@ def _online_jobs(est, X, Y, y, sample_weight, existing, seeds):
         w = base * rs.poisson(1.0, X.shape[0])
         if w.sum() == 0:
             w = base  # an all-zero draw would leave the member untrained
-        jobs.append((member, X, Y, y, w, None, None, first, True))
+        jobs.append((member, w, None, None, first, True))
     return jobs
 
 
