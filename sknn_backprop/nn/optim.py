@@ -22,7 +22,7 @@ __all__ = ["Optimizer", "SGD", "Adam"]
 
 _POLICIES = ("constant", "invscaling", "adaptive")
 #: elements per block of the element-wise updates (fits in L2 cache)
-_BLOCK = 8192
+_BLOCK = 16384
 
 
 class Optimizer:
@@ -57,10 +57,21 @@ class Optimizer:
         """``n`` lists of zero arrays shaped like ``params`` (made once)."""
         return [[np.zeros_like(p) for p in params] for _ in range(n)]
 
-    def _tmp(self, params):
-        if self._scratch is None or len(self._scratch) != len(params):
-            self._scratch = [np.empty_like(p) for p in params]
-        return self._scratch
+    def _blocks(self, *arrays):
+        """Cache-sized blocks of the flattened ``arrays``, plus a scratch block.
+
+        Element-wise updates run block by block, so their passes read each array
+        from memory once instead of once per operation, and the only scratch
+        space is one block (not a copy of the parameters).
+        """
+        flat = [a.reshape(-1) for a in arrays]
+        dtype = flat[0].dtype
+        if self._scratch is None or self._scratch.dtype != dtype:
+            self._scratch = np.empty(_BLOCK, dtype=dtype)
+        n = flat[0].size
+        for start in range(0, n, _BLOCK):
+            stop = min(start + _BLOCK, n)
+            yield [f[start:stop] for f in flat] + [self._scratch[: stop - start]]
 
     def iteration_ends(self, time_step):
         """Apply the ``'invscaling'`` policy after an epoch (``time_step`` samples seen)."""
@@ -129,17 +140,17 @@ class SGD(Optimizer):
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
         lr, mom = self.learning_rate, self.momentum
-        for p, g, v, tmp in zip(params, grads, self.velocities, self._tmp(params)):
-            np.multiply(g, lr, out=tmp)  # tmp = lr * g
-            v *= mom
-            v -= tmp
-            if self.nesterov:
-                p -= tmp
-                tmp[...] = v
-                tmp *= mom
-                p += tmp
-            else:
-                p += v
+        for p, g, v in zip(params, grads, self.velocities):
+            for pb, gb, vb, tmp in self._blocks(p, g, v):
+                np.multiply(gb, lr, out=tmp)  # tmp = lr * g
+                vb *= mom
+                vb -= tmp
+                if self.nesterov:  # p += mom * v - lr * g
+                    pb -= tmp
+                    np.multiply(vb, mom, out=tmp)
+                    pb += tmp
+                else:
+                    pb += vb
 
 
 class Adam(Optimizer):
@@ -187,13 +198,8 @@ class Adam(Optimizer):
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         lr_t = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        for p, g, m, v, tmp in zip(params, grads, self.ms, self.vs, self._tmp(params)):
-            # Work in cache-sized blocks: the ten element-wise passes below then
-            # read each array from memory once instead of ten times.
-            pf, gf, mf, vf, tf = (a.reshape(-1) for a in (p, g, m, v, tmp))
-            for start in range(0, pf.size, _BLOCK):
-                sl = slice(start, start + _BLOCK)
-                pb, gb, mb, vb, tb = pf[sl], gf[sl], mf[sl], vf[sl], tf[sl]
+        for p, g, m, v in zip(params, grads, self.ms, self.vs):
+            for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 mb *= b1  # m <- b1 m + (1 - b1) g
                 np.multiply(gb, 1 - b1, out=tb)
                 mb += tb
