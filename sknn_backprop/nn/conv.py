@@ -135,6 +135,23 @@ def _buffer(buf, shape, dtype, zero=False):
     return np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
 
 
+def _batch_last(a):
+    """Whether the 4-D ``a`` is stored as ``(C, H, W, N)``: a view ``a = m.transpose(3, 0, 1, 2)``
+    of a C-contiguous ``m``.  Convolution layers hand each other activations in
+    that layout (the one im2col and the GEMMs want), so no transposes are needed
+    between them; every other module works on any layout.
+    """
+    return a.ndim == 4 and a.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+def _buffer_batch_last(buf, shape, dtype):
+    """A batch-last ``(N, C, H, W)`` array (``buf`` when it already is one of this shape)."""
+    if buf is not None and buf.shape == shape and buf.dtype == dtype and _batch_last(buf):
+        return buf
+    n, c, h, w = shape
+    return np.empty((c, h, w, n), dtype).transpose(3, 0, 1, 2)
+
+
 def _as_float(x, dtype):
     x = np.asarray(x)
     return x if x.dtype.kind == "f" else x.astype(dtype)
@@ -286,6 +303,9 @@ class Conv2d(Module):
     def _columns_of(self, x, offsets, cols, xt=None):
         """im2col of ``x`` into ``cols`` (which must be zero where the padding falls)."""
         n = x.shape[0]
+        if _batch_last(x) and x.dtype == cols.dtype:  # already (C, H, W, N): no copy
+            _im2col(x.transpose(1, 2, 3, 0), cols, offsets)
+            return cols, xt
         xt = _buffer(xt, (x[0].size, n), cols.dtype)
         _transpose(x.reshape(n, -1), xt)  # (C H W, N): the batch axis innermost
         _im2col(xt.reshape(x.shape[1:] + (n,)), cols, offsets)
@@ -320,9 +340,14 @@ class Conv2d(Module):
             cols = np.zeros(self._cols_shape(n, ho, wo), dtype)
         cols, self._buf_xt = self._columns_of(x, offsets, cols, self._buf_xt)
         self._buf_cols = (key, cols)
-        self._buf_y = _buffer(self._buf_y, (self.out_channels, cols[0, 0, 0].size), dtype)
-        out = _buffer(self.output, (n, self.out_channels, ho, wo), dtype)
-        self.output = self._forward(cols, self._buf_y, out)
+        F = self.out_channels
+        self._buf_y = y = _buffer(self._buf_y, (F, cols[0, 0, 0].size), dtype)
+        # z = W cols: one (F, K) x (K, H' W' N) product for the whole batch, whose
+        # result already is the output in the batch-last layout: no transpose
+        np.matmul(self.weight.reshape(F, -1), cols.reshape(self.weight[0].size, -1), out=y)
+        if self.bias is not None:
+            y += self.bias[:, None]
+        self.output = y.reshape(F, ho, wo, n).transpose(3, 0, 1, 2)
         return self.output
 
     def update_output(self, x):
@@ -361,6 +386,8 @@ class Conv2d(Module):
         """``grad_output`` ``(N, F, H', W')`` as the matrix ``(F, H' W' N)``."""
         n = grad_output.shape[0]
         dtype = np.result_type(grad_output.dtype, self.weight.dtype)
+        if _batch_last(grad_output) and grad_output.dtype == dtype:
+            return grad_output.transpose(1, 2, 3, 0).reshape(self.out_channels, -1)
         m = grad_output[0].size
         self._buf_dy = dy = _buffer(self._buf_dy, (m, n), dtype)
         _transpose(grad_output.reshape(n, m), dy)
@@ -375,9 +402,7 @@ class Conv2d(Module):
         self._buf_dcols = dcols = np.matmul(self.weight.reshape(-1, k).T, dy, out=dcols)
         self._buf_dxt = dxt = _buffer(self._buf_dxt, x.shape[1:] + (n,), dy.dtype)
         _col2im(dcols.reshape(self._cols_shape(n, ho, wo)), dxt, offsets)
-        gi = _buffer(self.grad_input, x.shape, dy.dtype)
-        _transpose(dxt.reshape(-1, n), gi.reshape(n, -1))
-        return gi
+        return dxt.transpose(3, 0, 1, 2)  # (N, C, H, W), stored batch-last
 
     def _acc_grad(self, x, dy, scale):
         cols = self._columns(_as_float(x, self.weight.dtype))
@@ -535,9 +560,10 @@ class MaxPool2d(Module):
         shape = x.shape[:2] + (ho, wo)
         kh, kw = self.kernel_size
         idx_dtype = np.min_scalar_type(kh * kw - 1)
-        out = _buffer(self.output, shape, x.dtype)
-        self.argmax = _buffer(self.argmax, shape, idx_dtype)
-        self._buf_mask = _buffer(self._buf_mask, shape, np.bool_)
+        buf = _buffer_batch_last if _batch_last(x) else _buffer  # keep the input's layout
+        out = buf(self.output, shape, x.dtype)
+        self.argmax = buf(self.argmax, shape, idx_dtype)
+        self._buf_mask = buf(self._buf_mask, shape, np.bool_)
         self.output = self._pool(x, out, self.argmax, self._buf_mask)
         return self.output
 
@@ -554,8 +580,9 @@ class MaxPool2d(Module):
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         ho, wo = grad_output.shape[2:]
         dtype = np.result_type(grad_output.dtype, x.dtype)
-        gi = _buffer(self.grad_input, x.shape, dtype)
-        mask = _buffer(self._buf_mask, grad_output.shape, np.bool_)
+        buf = _buffer_batch_last if _batch_last(x) else _buffer  # the layout of x
+        gi = buf(self.grad_input, x.shape, dtype)
+        mask = buf(self._buf_mask, grad_output.shape, np.bool_)
         self._buf_mask = mask
         tiled = (sh, sw) == (kh, kw) and x.shape[2] == ho * kh and x.shape[3] == wo * kw
         if not tiled:
