@@ -152,6 +152,16 @@ def _buffer_batch_last(buf, shape, dtype):
     return np.empty((c, h, w, n), dtype).transpose(3, 0, 1, 2)
 
 
+def _transpose_4d(src, dst):
+    """Copy the ``(N, C, H, W)`` array ``src`` into ``dst`` of the other layout."""
+    n = src.shape[0]
+    if _batch_last(dst):  # (N, CHW) rows -> (CHW, N) memory
+        _transpose(src.reshape(n, -1), dst.transpose(1, 2, 3, 0).reshape(-1, n))
+    else:
+        _transpose(src.transpose(1, 2, 3, 0).reshape(-1, n), dst.reshape(n, -1))
+    return dst
+
+
 def _as_float(x, dtype):
     x = np.asarray(x)
     return x if x.dtype.kind == "f" else x.astype(dtype)
@@ -503,6 +513,7 @@ class MaxPool2d(Module):
         self.stride = self.kernel_size if stride is None else _pair("stride", stride, 1)
         self.argmax = None
         self._buf_mask = None
+        self._buf_g = None
 
     def extra_repr(self):
         s = f"{self.kernel_size[0]}x{self.kernel_size[1]}"
@@ -581,6 +592,10 @@ class MaxPool2d(Module):
         ho, wo = grad_output.shape[2:]
         dtype = np.result_type(grad_output.dtype, x.dtype)
         buf = _buffer_batch_last if _batch_last(x) else _buffer  # the layout of x
+        if _batch_last(x) != _batch_last(grad_output):
+            # mixed layouts make every pass below strided (10x slower): one copy first
+            grad_output = _transpose_4d(grad_output, buf(self._buf_g, grad_output.shape, dtype))
+            self._buf_g = grad_output
         gi = buf(self.grad_input, x.shape, dtype)
         mask = buf(self._buf_mask, grad_output.shape, np.bool_)
         self._buf_mask = mask
