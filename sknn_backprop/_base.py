@@ -50,6 +50,8 @@ except ImportError:  # pragma: no cover
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _MAX_SEED = np.iinfo(np.int32).max
+#: elements per block of the weight penalty's pass (fits in L2 cache)
+_PENALTY_BLOCK = 16384
 #: below this many multiply-adds per matrix product, train with one BLAS thread
 _SMALL_GEMM = 2**22
 #: prediction processes at most this many activations (per layer) at once
@@ -487,11 +489,19 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             return 0.0
         w, gw = flat_p[:n_pen], flat_g[:n_pen]
         l2 = self.alpha * (1 - self.l1_ratio) / sw_sum
-        loss = 0.5 * l2 * float(np.dot(w, w))
+        loss = 0.0
         if l2:
-            # numpy, not scipy.linalg.blas: SciPy ships its own OpenBLAS, and two BLAS
-            # thread pools alternating in one loop spin against each other (2x slower)
-            gw += l2 * w
+            # ||W||^2 and gW += l2 W in cache-sized blocks: W is read from memory once.
+            # (numpy, not scipy.linalg.blas: SciPy ships its own OpenBLAS, whose
+            # thread pool spins against numpy's when the two alternate)
+            tmp = np.empty(min(w.size, _PENALTY_BLOCK), dtype=w.dtype)
+            sq = 0.0
+            for start in range(0, w.size, _PENALTY_BLOCK):
+                wb, gb = w[start : start + _PENALTY_BLOCK], gw[start : start + _PENALTY_BLOCK]
+                sq += float(np.dot(wb, wb))
+                tb = np.multiply(wb, l2, out=tmp[: wb.size])
+                gb += tb
+            loss = 0.5 * l2 * sq
         if self.l1_ratio > 0:
             l1 = self.alpha * self.l1_ratio / sw_sum
             loss += l1 * float(np.abs(w).sum())

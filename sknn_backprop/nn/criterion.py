@@ -143,22 +143,18 @@ class CrossEntropyCriterion(Criterion):
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         y = _onehot(output, target)
-        p = output - output.max(axis=1, keepdims=True)
-        # loss_i = log sum_c exp(z_ic) - sum_c y_ic z_ic  (z shifted by the row max)
+        p = output - output.max(axis=1, keepdims=True)  # z shifted by the row max
+        # loss_i = sum_c y_ic (log sum_c' exp(z_ic') - z_ic)
         yz = np.einsum("ij,ij->i", y, p)
         np.exp(p, out=p)
         norm = p.sum(axis=1)
-        per_row = np.log(norm)
         ysum = y.sum(axis=1)
-        general = not np.all(ysum == 1)  # probability targets that do not sum to one
-        if general:
-            per_row *= ysum
+        per_row = np.log(norm)
+        per_row *= ysum
         per_row -= yz
-        loss = float((per_row if w is None else per_row * w.ravel()).sum() / total)
-        p /= norm[:, None]
+        loss = float((per_row if w is None else np.dot(per_row, w.ravel())).sum() / total)
         # delta^L = p * sum_c y_c - y  (= p - y for one-hot rows)
-        if general:
-            p *= ysum[:, None]
+        p *= (ysum / norm)[:, None]
         p -= y
         if w is not None:
             p *= w
