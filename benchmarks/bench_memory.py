@@ -45,6 +45,8 @@ def child(side, mode, quick):
 
     from _common import import_ours, mlp_params, quiet_convergence, synth_data, threads
 
+    if side.startswith("convnet"):
+        return convnet_child(side, quick)
     if side == "ours":
         cls = import_ours("MLPClassifier")
         if cls is None:
@@ -95,6 +97,44 @@ def child(side, mode, quick):
     )
 
 
+def convnet_child(side, quick):
+    """Peak RSS added by a 1-epoch fit of the LeNet-style ConvNet on 20,000 images."""
+    import gc
+
+    from _common import import_ours, import_torch, quiet_convergence, threads
+    from bench_convnet import convnet_data, ours_params, torch_convnet_fit
+
+    X, y = convnet_data(2000 if quick else 20000)
+    with threads(1), quiet_convergence():
+        if side == "convnet-ours":
+            cls = import_ours("ConvNetClassifier")
+            if cls is None:
+                print(json.dumps({"error": "ours not importable"}))
+                return
+            cls(**ours_params(1)).fit(X[:256], y[:256])  # warm-up
+
+            def fit():
+                cls(**ours_params(1)).fit(X, y)
+
+        else:
+            torch = import_torch()
+            if torch is None:
+                print(json.dumps({"error": "torch not installed"}))
+                return
+            torch_convnet_fit(torch, X[:256], y[:256], 1)
+
+            def fit():
+                torch_convnet_fit(torch, X, y, 1)
+
+        gc.collect()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        base_kb = _status_kb("VmRSS")
+        fit()
+        added = (_status_kb("VmHWM") - base_kb) * 1024
+    print(json.dumps({"added_bytes": added, "data_bytes": X.nbytes, "base_rss_kb": base_kb}))
+
+
 def run_child(side, mode, quick):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", side, "--mode", mode]
     if quick:
@@ -111,7 +151,11 @@ def run_child(side, mode, quick):
 
 def main():
     p = make_parser(__doc__.splitlines()[0])
-    p.add_argument("--child", choices=["ours", "sklearn"], help=argparse.SUPPRESS)
+    p.add_argument(
+        "--child",
+        choices=["ours", "sklearn", "convnet-ours", "convnet-torch"],
+        help=argparse.SUPPRESS,
+    )
     p.add_argument("--mode", choices=["rss", "tracemalloc"], default="rss")
     args = p.parse_args()
     if args.child:
@@ -144,6 +188,26 @@ def main():
         )
     data_mib = results[("sklearn", "rss")][0].get("data_bytes", 0) / MiB
     rows[0].note = f"data X itself is {data_mib:.1f} MiB (not counted)"
+    # the ConvNet issue's figure: a 20,000-image fit (no target), ours vs PyTorch
+    conv = {side: [] for side in ("convnet-ours", "convnet-torch")}
+    for _ in range(repeats):
+        for side in conv:
+            r = run_child(side, "rss", args.quick)
+            if "added_bytes" in r:
+                conv[side].append(r["added_bytes"] / MiB)
+    med = {k: statistics.median(v) if v else None for k, v in conv.items()}
+    rows.append(
+        Row(
+            "[info] Memory added by fit, ConvNet 20,000 imgs f32 (peak RSS)",
+            med["convnet-ours"],
+            med["convnet-torch"],
+            None,
+            unit="MiB",
+            peer_name="torch",
+            note="1 epoch, batch 128; the images themselves (59.8 MiB) not counted",
+        )
+    )
+    raw.update({f"{k} rss": v for k, v in conv.items()})
     report("bench_memory", rows, args, extra={"added_mib": raw, "data_mib": data_mib})
 
 
