@@ -218,7 +218,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         return nn.Sequential(*(mods[:-1] if fused else mods))
 
     def _stochastic(self):
-        return any(isinstance(m, (nn.Dropout, nn.GaussianNoise)) for m in self.model_.modules)
+        return any(isinstance(m, nn.layers.TrainingOnly) for m in self.model_.modules)
 
     def _refresh_views(self):
         """``coefs_`` / ``intercepts_``: scikit-learn-layout views of the ``Linear`` weights."""

@@ -18,104 +18,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from . import _docs, nn
 from ._base import BaseNeuralNetwork
 from ._mlp import ClassifierNetworkMixin, _store_params
-from .nn.module import check_int
 
-__all__ = ["ConvNetClassifier", "RandomShift"]
-
-
-class RandomShift(nn.Module):
-    """Random translations of ``(N, C, H, W)`` images in training mode; identity in eval.
-
-    Each image of a training batch is shifted by its own ``(dy, dx)``, drawn
-    uniformly from ``[-max_shift, max_shift]`` on each spatial axis (capped at
-    ``size - 1``, so a single-row signal only moves sideways); pixels shifted
-    in are zero.  Backward shifts the gradient back.  Evaluation mode (every
-    prediction and validation score) passes the input through unchanged, as
-    :class:`~sknn_backprop.nn.Dropout` does: data augmentation for training only.
-
-    Parameters
-    ----------
-    max_shift : int
-        Largest translation in pixels, ``>= 0``.
-    rng : numpy.random.Generator, default=None
-        Source of the shifts; estimators hand one over with ``set_rng``.
-        ``None`` means "seeded with 0" (never the global RNG).
-
-    Attributes
-    ----------
-    shifts : ndarray of shape (N, 2) or None
-        The ``(dy, dx)`` of each image of the last training-mode forward.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> shift = RandomShift(1, rng=np.random.default_rng(0))
-    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
-    >>> y = shift.forward(x)
-    >>> bool(np.abs(shift.shifts).max() <= 1), y.shape
-    (True, (1, 1, 3, 3))
-    >>> shift.eval().forward(x) is x
-    True
-    """
-
-    returns_view = True
-
-    def __init__(self, max_shift, rng=None):
-        super().__init__()
-        self.max_shift = check_int("max_shift", max_shift, 0)
-        self.rng = rng
-        self.shifts = None
-
-    def extra_repr(self):
-        return str(self.max_shift)
-
-    @staticmethod
-    def _slices(d, size):
-        """``(destination, source)`` slices of a shift by ``d`` along an axis of ``size``."""
-        if d >= 0:
-            return slice(d, size), slice(0, size - d)
-        return slice(0, size + d), slice(-d, size)
-
-    def _move(self, src, shifts, back=False):
-        """``src`` with image ``n`` moved by ``shifts[n]`` (by ``-shifts[n]`` if ``back``)."""
-        out = np.zeros_like(src)
-        h, w = src.shape[2:]
-        pairs, groups = np.unique(shifts, axis=0, return_inverse=True)
-        for g, (dy, dx) in enumerate(pairs):
-            rows = np.flatnonzero(groups.ravel() == g)
-            (ry, sy), (rx, sx) = self._slices(dy, h), self._slices(dx, w)
-            if back:  # the gradient flows from where a pixel went to where it came from
-                ry, sy, rx, sx = sy, ry, sx, rx
-            out[rows, :, ry, rx] = src[rows, :, sy, sx]
-        return out
-
-    def forward(self, x):
-        if not self.training or self.max_shift == 0:
-            self.shifts = None
-            self.output = x
-            return x
-        if self.rng is None:
-            self.rng = np.random.default_rng(0)
-        limits = np.minimum(self.max_shift, np.array(x.shape[2:]) - 1)
-        self.shifts = self.rng.integers(-limits, limits + 1, size=(x.shape[0], 2))
-        self.output = self._move(x, self.shifts)
-        return self.output
-
-    def update_output(self, x):
-        return self.forward(x)
-
-    def infer(self, x, owned=False):
-        return x
-
-    def update_grad_input(self, x, grad_output):
-        if self.shifts is None:
-            return grad_output
-        return self._move(grad_output, self.shifts, back=True)
-
-    def clear_state(self):
-        super().clear_state()
-        self.shifts = None
-        return self
+__all__ = ["ConvNetClassifier"]
 
 
 def _conv_out(size, kernel, pad, stride=1):
@@ -186,7 +90,7 @@ class ConvNetClassifier(ClassifierNetworkMixin, ClassifierMixin, BaseNeuralNetwo
     augment_shift : int, default=0
         Data augmentation: each training image is translated by up to this many
         pixels along each axis (a new random shift for every image of every
-        batch, zero-filled; see :class:`RandomShift`).  Predictions and
+        batch, zero-filled; see :class:`~sknn_backprop.nn.RandomShift`).  Predictions and
         validation scores see the images unchanged.
 
     activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'abs'}, \
@@ -450,7 +354,7 @@ default='relu'
             shape = self.input_shape_ = self._resolve_input_shape(n_features)
         mods = []
         if self.augment_shift > 0:
-            mods.append(RandomShift(self.augment_shift))
+            mods.append(nn.RandomShift(self.augment_shift))
         mods += self._input_regularisers()
         blocks, out_shape = self._plan(shape)
         in_channels = shape[0]
@@ -487,9 +391,6 @@ default='relu'
                 c, h, w = m.n_out, 1, 1
             widest = max(widest, c * h * w)
         return widest
-
-    def _stochastic(self):
-        return super()._stochastic() or any(isinstance(m, RandomShift) for m in self.model_.modules)
 
     def _fit_ensemble(self, *args):
         # bagging members are clones: they learn the sample shape through the

@@ -12,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from sknn_backprop import ConvNetClassifier, nn
-from sknn_backprop._convnet import RandomShift
+from sknn_backprop.nn import RandomShift
 
 _SMALL = dict(conv_filters=(4,), kernel_size=3, hidden_layer_sizes=(8,), max_iter=20)
 # learning_rate_init=0.01: 20 epochs of two 200-row batches must fit the blobs of

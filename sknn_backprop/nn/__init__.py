@@ -16,7 +16,7 @@ whose rows are samples.
 (500, 3)
 """
 
-from . import init, optim
+from . import init, layers, optim
 from .activation import (
     Abs,
     Exp,
@@ -40,7 +40,7 @@ from .criterion import (
     PoissonNLLCriterion,
 )
 from .gradcheck import gradient_check
-from .layers import Dropout, Flatten, GaussianNoise, Reshape
+from .layers import Dropout, Flatten, GaussianNoise, RandomShift, Reshape
 from .linear import Linear
 from .module import Module, Sequential
 from .optim import SGD, Adam
@@ -63,6 +63,7 @@ __all__ = [
     "LogSoftmax",
     "Dropout",
     "GaussianNoise",
+    "RandomShift",
     "Flatten",
     "Reshape",
     "Criterion",
@@ -76,5 +77,6 @@ __all__ = [
     "Adam",
     "gradient_check",
     "init",
+    "layers",
     "optim",
 ]

@@ -21,7 +21,7 @@ whose input lies inside the image, and the columns of the padding stay zero.
 import numpy as np
 
 from .init import INITIALIZERS, glorot_uniform
-from .module import Module, check_int
+from .module import Module, WeightBias, check_int
 
 __all__ = ["Conv2d", "MaxPool2d"]
 
@@ -167,7 +167,7 @@ def _as_float(x, dtype):
     return x if x.dtype.kind == "f" else x.astype(dtype)
 
 
-class Conv2d(Module):
+class Conv2d(WeightBias, Module):
     """2-D convolution (cross-correlation) layer on ``(N, C, H, W)`` batches.
 
     ``output[n, f] = bias[f] + sum_c xcorr(pad(input[n, c]), weight[f, c])``
@@ -444,20 +444,6 @@ class Conv2d(Module):
         self.grad_input = self._grad_input(x, dy)
         self._acc_grad(x, dy, scale)
         return self.grad_input
-
-    # -- parameters ---------------------------------------------------------------
-    def parameters(self):
-        if self.bias is None:
-            return [self.weight], [self.grad_weight]
-        return [self.weight, self.bias], [self.grad_weight, self.grad_bias]
-
-    def penalized(self):
-        return [True] if self.bias is None else [True, False]
-
-    def _rebind(self, params, grads):
-        self.weight, self.grad_weight = params[0], grads[0]
-        if self.bias is not None:
-            self.bias, self.grad_bias = params[1], grads[1]
 
 
 class MaxPool2d(Module):

@@ -4,17 +4,62 @@ import numpy as np
 
 from .module import Module, check_int, check_real
 
-__all__ = ["Dropout", "GaussianNoise", "Flatten", "Reshape"]
+__all__ = ["Dropout", "GaussianNoise", "RandomShift", "Flatten", "Reshape"]
 
 
-def _generator(module):
-    """The module's generator, created seeded (never the global RNG) if none was given."""
-    if module.rng is None:
-        module.rng = np.random.default_rng(0)
-    return module.rng
+class TrainingOnly(Module):
+    """A stochastic layer that acts in training mode only (identity in eval mode).
+
+    Subclasses implement ``_train_forward(x)`` (store what backward needs) and
+    ``update_grad_input``; ``forward`` falls back to the identity in eval mode
+    or when the layer is switched off (``_active()`` false), and ``infer`` -- the
+    prediction path -- always is the identity.  Randomness comes from ``rng``,
+    handed over by ``set_rng``; ``None`` means a generator seeded with 0, never
+    the global state.
+    """
+
+    returns_view = True
+    _state = ()  # names of what the last training forward stored for backward
+
+    def __init__(self, rng=None):
+        super().__init__()
+        self.rng = rng
+        for name in self._state:
+            setattr(self, name, None)
+
+    def _generator(self):
+        if self.rng is None:
+            self.rng = np.random.default_rng(0)
+        return self.rng
+
+    def _active(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x):
+        if not isinstance(x, np.ndarray):  # scipy sparse input: the layers need dense rows
+            x = x.toarray()
+        if not self.training or not self._active():
+            for name in self._state:
+                setattr(self, name, None)
+            self.output = x
+            return x
+        self.output = self._train_forward(x)
+        return self.output
+
+    def update_output(self, x):
+        return self.forward(x)
+
+    def infer(self, x, owned=False):
+        return x
+
+    def clear_state(self):
+        super().clear_state()
+        for name in self._state:
+            setattr(self, name, None)
+        return self
 
 
-class Dropout(Module):
+class Dropout(TrainingOnly):
     """Inverted dropout (Srivastava et al., 2014).
 
     In training mode each input is zeroed with probability ``p`` and the
@@ -36,52 +81,34 @@ class Dropout(Module):
         The scaled mask of the last training-mode forward (what backward uses).
     """
 
-    returns_view = True
+    _state = ("mask",)
 
     def __init__(self, p=0.5, rng=None):
-        super().__init__()
         self.p = check_real("p", p, 0.0, 1.0, high_open=True)
-        self.rng = rng
-        self.mask = None
+        super().__init__(rng)
 
     def extra_repr(self):
         return f"{self.p:g}"
 
-    def forward(self, x):
-        if not isinstance(x, np.ndarray):  # scipy sparse input: masks need dense rows
-            x = x.toarray()
-        if not self.training or self.p == 0:
-            self.mask = None
-            self.output = x
-            return x
-        keep = 1.0 - self.p
+    def _active(self):
+        return self.p > 0
+
+    def _train_forward(self, x):
         dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-        mask = _generator(self).random(x.shape, dtype=dtype)
+        mask = self._generator().random(x.shape, dtype=dtype)
         # mask = [u >= p] / (1 - p), computed in place
         np.greater_equal(mask, self.p, out=mask, casting="unsafe")
-        mask *= 1.0 / keep
+        mask *= 1.0 / (1.0 - self.p)
         self.mask = mask
-        self.output = x * mask
-        return self.output
-
-    def update_output(self, x):
-        return self.forward(x)
-
-    def infer(self, x, owned=False):
-        return x
+        return x * mask
 
     def update_grad_input(self, x, grad_output):
         if self.mask is None:
             return grad_output
         return grad_output * self.mask
 
-    def clear_state(self):
-        super().clear_state()
-        self.mask = None
-        return self
 
-
-class GaussianNoise(Module):
+class GaussianNoise(TrainingOnly):
     """Additive Gaussian noise ``x + N(0, sigma^2)`` in training mode; identity in eval.
 
     The lecture's "inject noise into the system" regulariser.
@@ -94,36 +121,103 @@ class GaussianNoise(Module):
         Source of the noise (see :class:`Dropout`).
     """
 
-    returns_view = True
-
     def __init__(self, sigma, rng=None):
-        super().__init__()
         self.sigma = check_real("sigma", sigma, 0.0)
-        self.rng = rng
+        super().__init__(rng)
 
     def extra_repr(self):
         return f"{self.sigma:g}"
 
-    def forward(self, x):
-        if not isinstance(x, np.ndarray):  # scipy sparse input
-            x = x.toarray()
-        if not self.training or self.sigma == 0:
-            self.output = x
-            return x
-        noise = _generator(self).standard_normal(x.shape, dtype=x.dtype)
+    def _active(self):
+        return self.sigma > 0
+
+    def _train_forward(self, x):
+        noise = self._generator().standard_normal(x.shape, dtype=x.dtype)
         noise *= self.sigma
         noise += x
-        self.output = noise
         return noise
-
-    def update_output(self, x):
-        return self.forward(x)
-
-    def infer(self, x, owned=False):
-        return x
 
     def update_grad_input(self, x, grad_output):
         return grad_output
+
+
+class RandomShift(TrainingOnly):
+    """Random translations of ``(N, C, H, W)`` images in training mode; identity in eval.
+
+    Each image of a training batch is shifted by its own ``(dy, dx)``, drawn
+    uniformly from ``[-max_shift, max_shift]`` on each spatial axis (capped at
+    ``size - 1``, so a single-row signal only moves sideways); pixels shifted
+    in are zero.  Backward shifts the gradient back.  Evaluation mode (every
+    prediction and validation score) passes the input through unchanged, as
+    :class:`~sknn_backprop.nn.Dropout` does: data augmentation for training only.
+
+    Parameters
+    ----------
+    max_shift : int
+        Largest translation in pixels, ``>= 0``.
+    rng : numpy.random.Generator, default=None
+        Source of the shifts; estimators hand one over with ``set_rng``.
+        ``None`` means "seeded with 0" (never the global RNG).
+
+    Attributes
+    ----------
+    shifts : ndarray of shape (N, 2) or None
+        The ``(dy, dx)`` of each image of the last training-mode forward.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> shift = nn.RandomShift(1, rng=np.random.default_rng(0))
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> y = shift.forward(x)
+    >>> bool(np.abs(shift.shifts).max() <= 1), y.shape
+    (True, (1, 1, 3, 3))
+    >>> shift.eval().forward(x) is x
+    True
+    """
+
+    _state = ("shifts",)
+
+    def __init__(self, max_shift, rng=None):
+        self.max_shift = check_int("max_shift", max_shift, 0)
+        super().__init__(rng)
+
+    def extra_repr(self):
+        return str(self.max_shift)
+
+    def _active(self):
+        return self.max_shift > 0
+
+    @staticmethod
+    def _slices(d, size):
+        """``(destination, source)`` slices of a shift by ``d`` along an axis of ``size``."""
+        if d >= 0:
+            return slice(d, size), slice(0, size - d)
+        return slice(0, size + d), slice(-d, size)
+
+    def _move(self, src, shifts, back=False):
+        """``src`` with image ``n`` moved by ``shifts[n]`` (by ``-shifts[n]`` if ``back``)."""
+        out = np.zeros_like(src)
+        h, w = src.shape[2:]
+        pairs, groups = np.unique(shifts, axis=0, return_inverse=True)
+        for g, (dy, dx) in enumerate(pairs):
+            rows = np.flatnonzero(groups.ravel() == g)
+            (ry, sy), (rx, sx) = self._slices(dy, h), self._slices(dx, w)
+            if back:  # the gradient flows from where a pixel went to where it came from
+                ry, sy, rx, sx = sy, ry, sx, rx
+            out[rows, :, ry, rx] = src[rows, :, sy, sx]
+        return out
+
+    def _train_forward(self, x):
+        limits = np.minimum(self.max_shift, np.array(x.shape[2:]) - 1)
+        self.shifts = self._generator().integers(-limits, limits + 1, size=(x.shape[0], 2))
+        return self._move(x, self.shifts)
+
+    def update_grad_input(self, x, grad_output):
+        if self.shifts is None:
+            return grad_output
+        return self._move(grad_output, self.shifts, back=True)
 
 
 class Reshape(Module):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .init import INITIALIZERS
-from .module import Module, check_int
+from .module import Module, WeightBias, check_int
 
 __all__ = ["Linear"]
 
@@ -24,7 +24,7 @@ def _matmul_into(a, b, buf):
     return np.asarray(out)
 
 
-class Linear(Module):
+class Linear(WeightBias, Module):
     """Fully connected layer: ``output = input @ weight.T + bias``.
 
     Row ``i`` of the output is the lecture's ``z^l = W^l a^{l-1} + b^l`` for
@@ -144,16 +144,3 @@ class Linear(Module):
         if not lazy:
             super().zero_grad_parameters()
         self._grad_is_zero = True
-
-    def parameters(self):
-        if self.bias is None:
-            return [self.weight], [self.grad_weight]
-        return [self.weight, self.bias], [self.grad_weight, self.grad_bias]
-
-    def penalized(self):
-        return [True] if self.bias is None else [True, False]
-
-    def _rebind(self, params, grads):
-        self.weight, self.grad_weight = params[0], grads[0]
-        if self.bias is not None:
-            self.bias, self.grad_bias = params[1], grads[1]

@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["Module", "Sequential"]
+__all__ = ["Module", "Sequential", "WeightBias"]
 
 
 def check_int(name, value, low=1):
@@ -240,6 +240,27 @@ class Module:
             lines.append(f"  {name} : {dtype}- size: {_shape_str(value)}")
         lines.append("}")
         return "\n".join(lines)
+
+
+class WeightBias:
+    """Parameter plumbing of a layer with a ``weight`` and an optional ``bias``.
+
+    Mixed into :class:`Linear` and :class:`Conv2d`: the weight is penalised, the
+    bias never is, and ``get_parameters`` rebinds both to views of one vector.
+    """
+
+    def parameters(self):
+        if self.bias is None:
+            return [self.weight], [self.grad_weight]
+        return [self.weight, self.bias], [self.grad_weight, self.grad_bias]
+
+    def penalized(self):
+        return [True] if self.bias is None else [True, False]
+
+    def _rebind(self, params, grads):
+        self.weight, self.grad_weight = params[0], grads[0]
+        if self.bias is not None:
+            self.bias, self.grad_bias = params[1], grads[1]
 
 
 class Sequential(Module):
