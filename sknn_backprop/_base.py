@@ -29,7 +29,13 @@ import scipy.optimize
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, check_random_state, gen_batches, shuffle
+from sklearn.utils import (
+    _safe_indexing,
+    check_random_state,
+    column_or_1d,
+    gen_batches,
+    shuffle,
+)
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -260,8 +266,6 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             y_numeric=not is_classifier(self),
         )
         if y.ndim == 2 and y.shape[1] == 1:
-            from sklearn.utils import column_or_1d
-
             y = column_or_1d(y, warn=True)
         return X, y
 
@@ -319,9 +323,6 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             X, y, sample_weight, incremental=False, val=(X_val, y_val, sample_weight_val)
         )
 
-    def _check_solver_partial_fit(self):
-        return True
-
     @contextmanager
     def _transaction(self, incremental):
         """Undo every change to the estimator if the body raises.
@@ -332,8 +333,14 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         arrays and a shallow copy of the attributes is enough.
         """
         fitted = hasattr(self, "model_") or hasattr(self, "estimators_")
-        deep = fitted and (incremental or self.warm_start)
-        saved = copy.deepcopy(self.__dict__) if deep else dict(self.__dict__)
+        if fitted and (incremental or self.warm_start):
+            # callbacks and their contexts are kept by reference: they may hold
+            # threads and queues, and are not model state
+            shared = {k: v for k, v in self.__dict__.items() if "callback" in k}
+            saved = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in shared})
+            saved.update(shared)
+        else:
+            saved = dict(self.__dict__)
         try:
             yield
         except BaseException:
@@ -655,8 +662,10 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         early_stopping = self.early_stopping
         if early_stopping:
             X, Y, sample_weight, val = self._split_validation(X, Y, y, sample_weight, val)
-            if not hasattr(self, "validation_loss_curve_") or self.validation_loss_curve_ is None:
-                self.validation_loss_curve_ = []
+            if self.validation_scores_ is None:  # warm start of a fit without early stopping
+                self.validation_scores_, self.validation_loss_curve_ = [], []
+                self.best_validation_score_, self.best_validation_loss_ = -np.inf, np.inf
+                self.best_loss_ = None
         n_samples = X.shape[0]
         sample_idx = np.arange(n_samples, dtype=int)
         if self.batch_size == "auto":

@@ -90,3 +90,21 @@ def test_no_callbacks_no_context():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
     assert not hasattr(est, "_skl_callbacks")
+
+
+def test_callbacks_survive_partial_fit_and_are_not_copied():
+    """partial_fit snapshots the model to roll back on errors; callbacks (which may hold
+    locks and threads) are kept by reference, not deep-copied."""
+    import threading
+
+    class Locked(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.lock = threading.Lock()  # not deep-copyable
+
+    rec = Locked()
+    est = MLPClassifier(max_iter=3, random_state=0).set_callbacks(rec)
+    est.partial_fit(X, y, classes=np.unique(y))
+    est.partial_fit(X, y)
+    assert est._skl_callbacks[0] is rec
+    assert len(_ends(rec, "epoch")) == 2

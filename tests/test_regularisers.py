@@ -498,3 +498,18 @@ def test_schedule_adam_invscaling():
         const.partial_fit(X, y, classes=np.arange(10))
         assert const._optimizer.learning_rate == 0.01
     assert not np.allclose(est.coefs_[0], const.coefs_[0])
+
+
+def test_warm_start_can_turn_early_stopping_on():
+    """A warm start of a fit without early stopping may switch it on (scikit-learn's
+    MLP fails here: its validation_scores_ is None)."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(max_iter=5, warm_start=True, random_state=0).fit(X, y)
+        assert est.validation_scores_ is None
+        est.set_params(early_stopping=True).fit(X, y)
+    assert len(est.validation_scores_) == est.n_iter_
+    assert est.best_validation_score_ == max(est.validation_scores_)
