@@ -13,7 +13,7 @@ CONFIGS = {
     "lbfgs": dict(solver="lbfgs"),
     "sgd": dict(solver="sgd"),
     "early_stopping": dict(early_stopping=True),
-    "small_batch": dict(batch_size=4),
+    "small_batch_adam_schedule": dict(batch_size=4, learning_rate="invscaling", schedule_adam=True),
     "dropout": dict(dropout=0.3, input_dropout=0.1),
     "l1_maxnorm_clip": dict(l1_ratio=0.5, max_norm=2.0, clip_grad_norm=1.0),
     "noise_fgsm": dict(input_noise=0.1, adversarial_eps=0.01),

@@ -310,3 +310,31 @@ def test_digits_recommended_setting(digits):
     )
     _fit_quiet(clf, X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.98
+
+
+def test_beats_mlp_in_cross_validation():
+    """5-fold CV on digits: the recommended convnet beats scikit-learn-default MLPClassifier."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sknn_backprop import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    cnn = ConvNetClassifier(
+        conv_filters=(16, 32),
+        kernel_size=3,
+        padding="same",
+        batch_size=32,
+        learning_rate_init=0.002,
+        max_iter=20,
+        random_state=0,
+    )
+    mlp = make_pipeline(StandardScaler(), MLPClassifier(random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cnn_scores = cross_val_score(cnn, X, y, cv=cv)
+        mlp_scores = cross_val_score(mlp, X, y, cv=cv)
+    assert cnn_scores.mean() > mlp_scores.mean(), (cnn_scores, mlp_scores)
