@@ -4,9 +4,10 @@ Compares ``LogisticRegression``, ``MLPClassifier``, a bagged dropout MLP and (wh
 available) ``ConvNetClassifier``, each in a ``Pipeline`` with its scaling, by
 k-fold cross-validation, prints a table (mean +/- std accuracy, mean fit time),
 then runs a small ``GridSearchCV`` over ``hidden_layer_sizes`` and ``alpha``.
-With ``--output DIR`` and matplotlib installed it saves ``sknn_backprop_demo.png``
-(loss curves of the neural models and accuracy per model).  ``--quick`` is a
-sub-minute run (a subset of the data, 3 folds, fewer epochs, a smaller grid).
+With matplotlib installed it saves ``sknn_backprop_demo.png`` (loss curves of the
+neural models and accuracy per model) in ``--output`` (default: the current
+directory).  ``--quick`` is a sub-minute run (a subset of the data, 3 folds, fewer
+epochs, a smaller grid).
 """
 
 import argparse
@@ -24,12 +25,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
 
+from ._convnet import ConvNetClassifier
 from ._mlp import MLPClassifier
-
-try:  # being written: the demo works before it lands
-    from ._convnet import ConvNetClassifier
-except ImportError:  # pragma: no cover - depends on the checkout
-    ConvNetClassifier = None
 
 FIGURE_NAME = "sknn_backprop_demo.png"
 
@@ -49,9 +46,7 @@ def _pm():
 
 
 def _convnet(quick, seed):
-    """ConvNetClassifier for 8x8 digits (its docstring's recommended setting), or None."""
-    if ConvNetClassifier is None:
-        return None
+    """ConvNetClassifier for 8x8 digits (its docstring's recommended setting)."""
     return ConvNetClassifier(
         conv_filters=(16, 32),
         kernel_size=3,
@@ -99,7 +94,6 @@ def build_models(quick, seed=0):
                             dropout=0.2,
                             n_estimators=5,
                             max_iter=50 if quick else 200,
-                            early_stopping=not quick,  # members validate on out-of-bag rows
                             random_state=seed,
                         ),
                     ),
@@ -107,19 +101,14 @@ def build_models(quick, seed=0):
             ),
         ),
     ]
-    convnet = _convnet(quick, seed)
-    if convnet is not None:
-        models.append(
-            (
-                "ConvNetClassifier",
-                Pipeline(
-                    [
-                        ("scale", FunctionTransformer(scale_pixels)),
-                        ("clf", convnet),
-                    ]
-                ),
-            )
+    models.append(
+        (
+            "ConvNetClassifier",
+            Pipeline(
+                [("scale", FunctionTransformer(scale_pixels)), ("clf", _convnet(quick, seed))]
+            ),
         )
+    )
     return models
 
 
@@ -223,7 +212,9 @@ def main(argv=None):
         prog="python -m sknn_backprop", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--quick", action="store_true", help="a sub-minute run")
-    parser.add_argument("--output", default=None, help=f"directory for {FIGURE_NAME}")
+    parser.add_argument(
+        "--output", default=".", help=f"directory for {FIGURE_NAME} (default: here)"
+    )
     parser.add_argument(
         "--n-jobs", type=int, default=None, help="GridSearchCV's n_jobs (default: 1)"
     )
@@ -239,9 +230,6 @@ def main(argv=None):
         f"{n_folds}-fold cross-validation{' (quick)' if args.quick else ''}",
         flush=True,
     )
-    if ConvNetClassifier is None:
-        print("ConvNetClassifier is not available: skipped.", flush=True)
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         results = cross_validate_models(build_models(args.quick), X, y, n_folds)
@@ -253,13 +241,12 @@ def main(argv=None):
     print(f"best parameters: {best}")
     print(f"best cross-validated accuracy: {search.best_score_:.3f}", flush=True)
 
-    if args.output is not None:
-        os.makedirs(args.output, exist_ok=True)
-        path = save_figure(results, os.path.join(args.output, FIGURE_NAME))
-        if path is None:
-            print("matplotlib is not installed: figure skipped.")
-        else:
-            print(f"figure saved to {path}")
+    os.makedirs(args.output, exist_ok=True)
+    path = save_figure(results, os.path.join(args.output, FIGURE_NAME))
+    if path is None:
+        print("matplotlib is not installed: figure skipped.")
+    else:
+        print(f"figure saved to {path}")
     return 0
 
 
