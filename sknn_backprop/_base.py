@@ -461,13 +461,14 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         batch = n_samples if self.solver == "lbfgs" else min(n_samples, 200)
         if self.batch_size != "auto" and self.solver != "lbfgs":
             batch = min(n_samples, self.batch_size)
-        if any(isinstance(m, nn.Conv2d) for m in self.model_.modules):
-            return nullcontext()  # convolutions multiply over every pixel: never small
-        params, flags = self.model_.parameters()[0], self.model_.penalized()
-        sizes = [p.size for p, f in zip(params, flags) if f]
-        if batch * max(sizes, default=0) >= _SMALL_GEMM:
+        if batch * self._largest_product_per_sample() >= _SMALL_GEMM:
             return nullcontext()
         return _blas_controller().limit(limits=1, user_api="blas")
+
+    def _largest_product_per_sample(self):
+        """Multiply-adds per sample of the largest matrix product (dense layers' weights)."""
+        params, flags = self.model_.parameters()[0], self.model_.penalized()
+        return max((p.size for p, f in zip(params, flags) if f), default=0)
 
     def _fit_solver(self, X, Y, y, sample_weight, flat_p, flat_g, incremental, val, reporter):
         if self.solver in _STOCHASTIC_SOLVERS:

@@ -376,21 +376,31 @@ default='relu'
         dense, width = self._dense_stack(math.prod(out_shape), self._hidden_sizes(), rng, dtype)
         return mods + dense, width
 
-    def _widest_hidden(self):
-        """Values per sample of the widest activation of ``model_`` (for prediction chunks)."""
+    def _layer_sizes(self):
+        """``(values per sample, multiply-adds per sample)`` of every module of ``model_``."""
         c, h, w = self.input_shape_
-        widest = c * h * w
+        sizes = [(c * h * w, 0)]
         for m in self.model_.modules:
+            macs = 0
             if isinstance(m, nn.Conv2d):
                 (kh, kw), (sh, sw), (ph, pw) = m.kernel_size, m.stride, m.padding
                 c, h, w = m.out_channels, _conv_out(h, kh, ph, sh), _conv_out(w, kw, pw, sw)
+                macs = h * w * m.weight.size  # one weight use per output position
             elif isinstance(m, nn.MaxPool2d):
                 (kh, kw), (sh, sw) = m.kernel_size, m.stride
                 h, w = _conv_out(h, kh, 0, sh), _conv_out(w, kw, 0, sw)
             elif isinstance(m, nn.Linear):
                 c, h, w = m.n_out, 1, 1
-            widest = max(widest, c * h * w)
-        return widest
+                macs = m.weight.size
+            sizes.append((c * h * w, macs))
+        return sizes
+
+    def _widest_hidden(self):
+        """Values per sample of the widest activation of ``model_`` (for prediction chunks)."""
+        return max(values for values, _ in self._layer_sizes())
+
+    def _largest_product_per_sample(self):
+        return max(macs for _, macs in self._layer_sizes())
 
     def _fit_ensemble(self, *args):
         # bagging members are clones: they learn the sample shape through the

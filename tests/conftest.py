@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -26,3 +27,12 @@ def rng():
 def global_random_seed():
     """scikit-learn's fixture of the same name (its own tests in test_sklearn_mlp_suite use it)."""
     return 42
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """Tests use small matrices: threaded BLAS buys nothing there and, on a machine
+    busy with other jobs, spin-waiting threads made some tests 10-40x slower.
+    (Speed is measured in benchmarks/, never in tests.)"""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -9,7 +9,6 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from sknn_backprop import ConvNetClassifier, nn
 from sknn_backprop.nn import RandomShift
@@ -32,13 +31,6 @@ _SAMPLE_WEIGHT_XFAIL = {
         "check_sample_weight_equivalence_on_sparse_data",
     )
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """The matrices are small: threaded BLAS only spins (40x slower on a loaded machine)."""
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: dict(_SAMPLE_WEIGHT_XFAIL))
