@@ -17,6 +17,7 @@ import time
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -112,8 +113,20 @@ def build_models(quick, seed=0):
     return models
 
 
-def cross_validate_models(models, X, y, n_folds, seed=0):
-    """k-fold CV of every model, with a progress line per fold.
+def _fit_fold(model, X, y, train, test):
+    """Fit a clone on one fold; ``(accuracy, fit seconds, loss curve or None)``."""
+    with warnings.catch_warnings():  # also inside joblib's worker processes
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = clone(model)
+        start = time.perf_counter()
+        est.fit(X[train], y[train])
+        seconds = time.perf_counter() - start
+    curve = getattr(est[-1], "loss_curve_", None)
+    return est.score(X[test], y[test]), seconds, None if curve is None else list(curve)
+
+
+def cross_validate_models(models, X, y, n_folds, seed=0, n_jobs=None):
+    """k-fold CV of every model (folds in parallel with ``n_jobs``), a line per fold.
 
     Returns ``{name: {"scores", "fit_times", "loss_curve"}}``; ``loss_curve`` is
     the last fold's curve for the neural models (None otherwise).
@@ -121,21 +134,20 @@ def cross_validate_models(models, X, y, n_folds, seed=0):
     cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     folds = list(cv.split(X, y))
     results = {}
-    for m, (name, model) in enumerate(models, start=1):
-        scores, times, curve = [], [], None
-        for k, (train, test) in enumerate(folds, start=1):
-            print(f"[{m}/{len(models)}] {name} fold {k}/{n_folds} ...", flush=True)
-            est = clone(model)
-            start = time.perf_counter()
-            est.fit(X[train], y[train])
-            times.append(time.perf_counter() - start)
-            scores.append(est.score(X[test], y[test]))
-            curve = getattr(est[-1], "loss_curve_", None)
-        results[name] = {
-            "scores": np.array(scores),
-            "fit_times": np.array(times),
-            "loss_curve": None if curve is None else list(curve),
-        }
+    with Parallel(n_jobs=n_jobs, return_as="generator") as parallel:
+        for m, (name, model) in enumerate(models, start=1):
+            done = parallel(delayed(_fit_fold)(model, X, y, tr, te) for tr, te in folds)
+            scores, times, curves = [], [], []
+            for k, (score, seconds, curve) in enumerate(done, start=1):
+                print(f"[{m}/{len(models)}] {name} fold {k}/{n_folds}: {score:.3f}", flush=True)
+                scores.append(score)
+                times.append(seconds)
+                curves.append(curve)
+            results[name] = {
+                "scores": np.array(scores),
+                "fit_times": np.array(times),
+                "loss_curve": curves[-1],
+            }
     return results
 
 
@@ -216,7 +228,10 @@ def main(argv=None):
         "--output", default=".", help=f"directory for {FIGURE_NAME} (default: here)"
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="GridSearchCV's n_jobs (default: 1)"
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="folds and grid-search candidates trained in parallel (default: all cores)",
     )
     args = parser.parse_args(argv)
 
@@ -232,7 +247,7 @@ def main(argv=None):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        results = cross_validate_models(build_models(args.quick), X, y, n_folds)
+        results = cross_validate_models(build_models(args.quick), X, y, n_folds, n_jobs=args.n_jobs)
         print()
         print(format_table(results))
         print(flush=True)

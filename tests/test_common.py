@@ -1,6 +1,7 @@
 """scikit-learn's estimator checks over every estimator, in several configurations."""
 
 import pytest
+from _expected_failures import sample_weight_xfails
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknn_backprop import MLPClassifier, MLPRegressor
@@ -29,20 +30,6 @@ ESTIMATORS = [
 ESTIMATORS.append(MLPClassifier(**_SMALL, class_weight="balanced"))
 ESTIMATORS.append(MLPClassifier(**_SMALL, loss="squared_error"))
 ESTIMATORS.append(MLPRegressor(**_SMALL, loss="poisson"))
-
-# The same expected failures scikit-learn declares for its own MLPs
-# (sklearn/utils/_test_common/instance_generator.py, PER_ESTIMATOR_XFAIL_CHECKS).
-_SAMPLE_WEIGHT_XFAIL = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "stochastic training: weighting a row twice is not the same as repeating it "
-        "(scikit-learn xfails this for its MLPs too)"
-    ),
-    "check_sample_weight_equivalence_on_sparse_data": (
-        "stochastic training: weighting a row twice is not the same as repeating it "
-        "(scikit-learn xfails this for its MLPs too)"
-    ),
-}
-
 
 _EARLY_STOPPING_REASON = (
     "scikit-learn's own MLP fails this with early_stopping=True too: the check calls "
@@ -75,9 +62,7 @@ _POISSON_XFAIL = dict.fromkeys(
 
 
 def _expected_failed_checks(estimator):
-    failures = {}
-    if not (estimator.solver == "lbfgs" and estimator.n_estimators == 1):
-        failures.update(_SAMPLE_WEIGHT_XFAIL)  # lbfgs is deterministic: weights == repeats
+    failures = sample_weight_xfails(estimator)
     if estimator.early_stopping:
         failures.update(_EARLY_STOPPING_XFAIL)
     if getattr(estimator, "loss", None) == "poisson":

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _expected_failures import sample_weight_xfails
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -21,19 +22,7 @@ ESTIMATORS = [
     ConvNetClassifier(**_SMALL, learning_rate_init=0.01, random_state=0, n_estimators=2),
 ]
 
-_SAMPLE_WEIGHT_XFAIL = {
-    name: (
-        "stochastic training: weighting a row twice is not the same as repeating it "
-        "(scikit-learn xfails this for its MLPs too)"
-    )
-    for name in (
-        "check_sample_weight_equivalence_on_dense_data",
-        "check_sample_weight_equivalence_on_sparse_data",
-    )
-}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: dict(_SAMPLE_WEIGHT_XFAIL))
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=sample_weight_xfails)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
