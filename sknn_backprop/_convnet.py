@@ -308,13 +308,12 @@ default='relu'
 
     def _check_X_predict(self, X):
         X, image = self._flatten_images(X)
-        X = super()._check_X_predict(X)
-        if image is not None and image != self.input_shape_:
+        if image is not None and hasattr(self, "input_shape_") and image != self.input_shape_:
             raise ValueError(
                 f"X holds samples of shape (C, H, W) = {image}, but the network was fitted "
                 f"on {self.input_shape_}."
             )
-        return X
+        return super()._check_X_predict(X)
 
     def _prepare_X(self, X):
         """Flat rows -> ``(N, C, H, W)`` images (a view when ``X`` is C-contiguous)."""

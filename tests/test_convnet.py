@@ -319,3 +319,14 @@ def test_beats_mlp_in_cross_validation():
         cnn_scores = cross_val_score(cnn, X, y, cv=cv)
         mlp_scores = cross_val_score(mlp, X, y, cv=cv)
     assert cnn_scores.mean() > mlp_scores.mean(), (cnn_scores, mlp_scores)
+
+
+def test_image_shape_mismatch_at_predict_names_the_shapes(digits):
+    X_train, _, y_train, _ = digits
+    clf = _fit_quiet(
+        ConvNetClassifier(conv_filters=(2,), kernel_size=3, hidden_layer_sizes=(4,), max_iter=1),
+        X_train.reshape(-1, 8, 8),
+        y_train,
+    )
+    with pytest.raises(ValueError, match=r"\(1, 6, 6\), but the network was fitted on \(1, 8, 8\)"):
+        clf.predict(np.zeros((3, 6, 6)))
