@@ -55,7 +55,14 @@ def _new_member(est, seed):
     if "class_weight" in member.get_params():
         member.set_params(class_weight=None)  # already folded into the sample weights
     member.__dict__.pop("_skl_callbacks", None)  # the ensemble reports, not each member
-    for name in ("classes_", "_label_binarizer", "n_features_in_", "feature_names_in_"):
+    # what validation learnt from the data: members are never validated themselves
+    for name in (
+        "classes_",
+        "_label_binarizer",
+        "n_features_in_",
+        "feature_names_in_",
+        "input_shape_",
+    ):
         if hasattr(est, name):
             setattr(member, name, getattr(est, name))
     return member

@@ -346,11 +346,7 @@ default='relu'
         return blocks, (c, h, w)
 
     def _build_hidden(self, n_features, rng, dtype):
-        shape = getattr(self, "input_shape_", None)
-        if shape is None or math.prod(shape) != n_features:
-            # a bagging member (fitted without _validate_input): its input_shape
-            # parameter holds the ensemble's input_shape_
-            shape = self.input_shape_ = self._resolve_input_shape(n_features)
+        shape = self.input_shape_  # set by _validate_input (or copied into bagging members)
         mods = []
         if self.augment_shift > 0:
             mods.append(nn.RandomShift(self.augment_shift))
@@ -400,13 +396,3 @@ default='relu'
 
     def _largest_product_per_sample(self):
         return max(macs for _, macs in self._layer_sizes())
-
-    def _fit_ensemble(self, *args):
-        # bagging members are clones: they learn the sample shape through the
-        # input_shape parameter, restored once they are trained
-        user_shape = self.input_shape
-        self.input_shape = self.input_shape_
-        try:
-            super()._fit_ensemble(*args)
-        finally:
-            self.input_shape = user_shape
