@@ -17,7 +17,7 @@ def _matmul_into(a, b, buf):
         buf is not None
         and isinstance(a, np.ndarray)
         and buf.shape == (a.shape[0], b.shape[1])
-        and buf.dtype == np.result_type(a, b)
+        and buf.dtype == a.dtype == b.dtype
     ):
         return np.matmul(a, b, out=buf)
     out = a @ b
