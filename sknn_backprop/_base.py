@@ -226,6 +226,10 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _stochastic(self):
         return any(isinstance(m, nn.layers.TrainingOnly) for m in self.model_.modules)
 
+    def _stochastic_rng(self):
+        mods = [m for m in self.model_.modules if isinstance(m, nn.layers.TrainingOnly)]
+        return mods[0].rng if mods else None
+
     def _refresh_views(self):
         """``coefs_`` / ``intercepts_``: scikit-learn-layout views of the ``Linear`` weights."""
         linears = [m for m in self.model_.modules if isinstance(m, nn.Linear)]
@@ -437,7 +441,10 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             self._sync_from_views()
         flat_p, flat_g = self.model_.get_parameters(penalized_first=True)
         self._refresh_views()
-        if self._stochastic():
+        if self._stochastic() and (first_pass or self._stochastic_rng() is None):
+            # one generator for the masks and noise of the network's whole life:
+            # partial_fit and warm starts continue its stream (re-seeding it from an
+            # int random_state on every call would repeat the same masks each epoch)
             self.model_.set_rng(np.random.default_rng(self._random_state.randint(_MAX_SEED)))
         self.model_.train()
         try:

@@ -100,16 +100,9 @@ default='relu'
 """
         + _docs.SOLVER
         + """
-    loss : {'log_loss', 'squared_error'}, default='log_loss'
-        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
-        multilabel) outputs; 'squared_error' trains the same outputs with the
-        squared error.
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights associated with classes, multiplied into ``sample_weight``;
-        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
-
 """
+        + _docs.CLASSIFIER
+        + "\n"
         + _docs.REGULARISERS
         + "\n"
         + _docs.BAGGING

@@ -91,6 +91,19 @@ SOLVER = """\
         Only used when solver='lbfgs'. Maximum number of loss function calls.
 """
 
+CLASSIFIER = """\
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
+        multilabel) outputs, as scikit-learn's. 'squared_error' is the lecture's
+        ``1/2 ||y - sigma(z)||^2`` on one sigmoid output per class (the
+        saturating loss of its "squared loss vs cross entropy" comparison);
+        ``predict_proba`` then normalises the outputs of each row to sum to one.
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights associated with classes, multiplied into ``sample_weight``;
+        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
+"""
+
 REGULARISERS = """\
     dropout : float or array-like of float, default=0.0
         Dropout rate after each hidden layer (one value for all, or one per hidden

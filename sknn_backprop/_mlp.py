@@ -76,15 +76,16 @@ class ClassifierNetworkMixin:
         return self._label_binarizer.y_type_ == "multiclass"
 
     def _output_spec(self):
-        multiclass = self._multiclass()
-        out = nn.Softmax() if multiclass else nn.Sigmoid()
-        if self.loss == "squared_error":  # the lecture's saturating squared error
-            return out, nn.MSECriterion(average_outputs=True), False
-        crit = nn.CrossEntropyCriterion() if multiclass else nn.BCEWithLogitsCriterion()
-        return out, crit, True  # canonical link: delta^L = p - y on the logits
+        if self.loss == "squared_error":
+            # the lecture's 1/2 ||y - sigma(z)||^2: one saturating sigmoid per class
+            return nn.Sigmoid(), nn.MSECriterion(), False
+        if self._multiclass():
+            return nn.Softmax(), nn.CrossEntropyCriterion(), True
+        # canonical links: the criteria work on the logits, delta^L = p - y
+        return nn.Sigmoid(), nn.BCEWithLogitsCriterion(), True
 
     def _out_activation_name(self):
-        return "softmax" if self._multiclass() else "logistic"
+        return "softmax" if self._multiclass() and self.loss == "log_loss" else "logistic"
 
     def _decode(self, raw):
         if raw.ndim == 2 and raw.shape[1] == 1:
@@ -124,9 +125,14 @@ class ClassifierNetworkMixin:
             The predicted probability of each class, ordered as ``classes_``.
         """
         self._check_fitted()
-        p = self._raw_predict(self._check_X_predict(X))
+        return self._proba(self._raw_predict(self._check_X_predict(X)))
+
+    def _proba(self, p):
+        """Network outputs -> class probabilities, strictly inside (0, 1)."""
         if p.shape[1] == 1:
             p = np.hstack([1 - p, p])
+        elif self.loss == "squared_error" and self._multiclass():
+            p /= p.sum(axis=1, keepdims=True)  # independent sigmoids -> a distribution
         # strictly inside (0, 1), so predict_log_proba stays finite
         eps = np.finfo(p.dtype).eps
         return np.clip(p, eps * eps, 1 - eps, out=p)
@@ -209,16 +215,9 @@ default='relu'
 """
         + _docs.SOLVER
         + """
-    loss : {'log_loss', 'squared_error'}, default='log_loss'
-        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
-        multilabel) outputs; 'squared_error' trains the same outputs with the
-        squared error, to reproduce the lecture's comparison.
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights associated with classes, multiplied into ``sample_weight``;
-        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
-
 """
+        + _docs.CLASSIFIER
+        + "\n"
         + _docs.REGULARISERS
         + "\n"
         + _docs.BAGGING

@@ -513,3 +513,21 @@ def test_warm_start_can_turn_early_stopping_on():
         est.set_params(early_stopping=True).fit(X, y)
     assert len(est.validation_scores_) == est.n_iter_
     assert est.best_validation_score_ == max(est.validation_scores_)
+
+
+def test_dropout_masks_continue_across_partial_fit_calls():
+    """partial_fit re-seeds its shuffle from an int random_state (as scikit-learn), but
+    the dropout masks keep drawing from one stream: the same masks every epoch would
+    turn dropout into a fixed sub-network per row."""
+    X, y = load_digits(return_X_y=True)
+    est = MLPClassifier(hidden_layer_sizes=(16,), dropout=0.5, random_state=0)
+    est.partial_fit(X[:100], y[:100], classes=np.unique(y))
+    drop = next(m for m in est.model_.modules if isinstance(m, nn.Dropout))
+    state_1 = drop.rng.bit_generator.state["state"]["state"]
+    est.partial_fit(X[:100], y[:100])
+    state_2 = drop.rng.bit_generator.state["state"]["state"]
+    fresh = MLPClassifier(hidden_layer_sizes=(16,), dropout=0.5, random_state=0)
+    fresh.partial_fit(X[:100], y[:100], classes=np.unique(y))
+    fresh_drop = next(m for m in fresh.model_.modules if isinstance(m, nn.Dropout))
+    assert state_2 != state_1
+    assert fresh_drop.rng.bit_generator.state["state"]["state"] == state_1  # reproducible
