@@ -212,8 +212,9 @@ def _oob_score(est, X, y):
     pred = est._decode(oob_raw[seen])
     est.oob_score_ = float(est._score_function(y_seen, pred))
     if is_classifier(est):
-        proba = np.full((oob_raw.shape[0], len(est.classes_)), np.nan)
-        proba[seen] = est._proba(oob_raw[seen])
+        seen_proba = est._proba(oob_raw[seen])
+        proba = np.full((oob_raw.shape[0], seen_proba.shape[1]), np.nan)
+        proba[seen] = seen_proba
         est.oob_decision_function_ = proba
     else:
         est.oob_prediction_ = oob_raw.ravel() if oob_raw.shape[1] == 1 else oob_raw
