@@ -396,3 +396,37 @@ def probe_ours(Ours, fn):
         )
         return None
     return Ours
+
+
+def torch_train(torch, model, Xt, yt, epochs, batch_size, lr=1e-3, alpha=1e-4, seed=0):
+    """The PyTorch peer's plain training loop: Adam, a ``randperm`` shuffle per epoch.
+
+    scikit-learn adds ``alpha / (2 * batch) * ||W||^2`` to the mean batch loss,
+    i.e. ``alpha * W / batch`` to the weight gradients and nothing to the
+    biases; Adam's ``weight_decay`` (an L2 term added to the gradient) of
+    ``alpha / batch_size`` on the weights only is the same thing (exact except
+    for a smaller last batch).
+    """
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    opt = torch.optim.Adam(
+        [
+            {"params": weights, "weight_decay": alpha / batch_size},
+            {"params": biases, "weight_decay": 0.0},
+        ],
+        lr=lr,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(seed)
+    n = Xt.shape[0]
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        for s in range(0, n, batch_size):
+            idx = perm[s : s + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return model

@@ -22,6 +22,7 @@ from _common import (
     quiet_convergence,
     report,
     threads,
+    torch_train,
 )
 
 
@@ -68,29 +69,9 @@ def torch_convnet_fit(torch, X, y, epochs, batch_size=128, lr=1e-3, alpha=1e-4, 
         nn.ReLU(),
         nn.Linear(200, 10),
     )
-    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
-    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
-    opt = torch.optim.Adam(
-        [
-            {"params": weights, "weight_decay": alpha / batch_size},
-            {"params": biases, "weight_decay": 0.0},
-        ],
-        lr=lr,
-    )
-    loss_fn = nn.CrossEntropyLoss()
     Xt = torch.from_numpy(X).reshape(-1, 1, 28, 28)
     yt = torch.from_numpy(y.astype(np.int64))
-    gen = torch.Generator().manual_seed(seed)
-    n = Xt.shape[0]
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        for s in range(0, n, batch_size):
-            idx = perm[s : s + batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return model
+    return torch_train(torch, model, Xt, yt, epochs, batch_size, lr, alpha, seed)
 
 
 def main():

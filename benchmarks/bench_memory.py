@@ -198,13 +198,14 @@ def main():
     med = {k: statistics.median(v) if v else None for k, v in conv.items()}
     rows.append(
         Row(
-            "[info] Memory added by fit, ConvNet 20,000 imgs f32 (peak RSS)",
+            f"[info] Memory added by fit, ConvNet {2000 if args.quick else 20000:,} imgs f32 "
+            "(peak RSS)",
             med["convnet-ours"],
             med["convnet-torch"],
             None,
             unit="MiB",
             peer_name="torch",
-            note="1 epoch, batch 128; the images themselves (59.8 MiB) not counted",
+            note="1 epoch, batch 128; the images themselves not counted",
         )
     )
     raw.update({f"{k} rss": v for k, v in conv.items()})

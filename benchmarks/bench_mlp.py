@@ -31,6 +31,7 @@ from _common import (
     report,
     synth_data,
     threads,
+    torch_train,
 )
 from sklearn.datasets import load_digits
 from sklearn.neural_network import MLPClassifier as SkMLP
@@ -39,14 +40,7 @@ DTYPES = {"f64": np.float64, "f32": np.float32}
 
 
 def torch_fit(torch, X, y, hidden, epochs, batch_size=200, lr=1e-3, alpha=1e-4, seed=0):
-    """A plain PyTorch loop equivalent to the estimators' fit.
-
-    scikit-learn adds ``alpha / (2 * batch) * ||W||^2`` to the mean batch loss,
-    i.e. ``alpha * W / batch`` to the weight gradients and nothing to the
-    biases; Adam's ``weight_decay`` (an L2 term added to the gradient) of
-    ``alpha / batch_size`` on the weights only is the same thing (exact except
-    for a smaller last batch).
-    """
+    """A plain PyTorch MLP equivalent to the estimators' fit (see ``torch_train``)."""
     from torch import nn
 
     torch.manual_seed(seed)
@@ -59,30 +53,7 @@ def torch_fit(torch, X, y, hidden, epochs, batch_size=200, lr=1e-3, alpha=1e-4, 
         layers.append(nn.Linear(a, b, dtype=tdtype))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
-    model = nn.Sequential(*layers)
-    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
-    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
-    opt = torch.optim.Adam(
-        [
-            {"params": weights, "weight_decay": alpha / batch_size},
-            {"params": biases, "weight_decay": 0.0},
-        ],
-        lr=lr,
-        betas=(0.9, 0.999),
-        eps=1e-8,
-    )
-    loss_fn = nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(seed)
-    n = Xt.shape[0]
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        for s in range(0, n, batch_size):
-            idx = perm[s : s + batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return model
+    return torch_train(torch, nn.Sequential(*layers), Xt, yt, epochs, batch_size, lr, alpha, seed)
 
 
 def run_workload(
