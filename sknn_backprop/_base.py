@@ -882,13 +882,6 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             X = self._check_X_predict(X)
         return self._decode(self._raw_predict(X))
 
-    def _score_with_function(self, X, y, sample_weight, score_function):
-        y_pred = self._predict(X, check_input=False)
-        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
-            return np.nan
-        return score_function(y, y_pred, sample_weight=sample_weight)
-
-    # ---------------------------------------------------------------- misc
     def _check_fitted(self):
         """``check_is_fitted``, without scanning every attribute on the fast path."""
         if "model_" not in self.__dict__ and "estimators_" not in self.__dict__:

@@ -92,9 +92,6 @@ class ClassifierNetworkMixin:
             raw = raw.ravel()
         return self._label_binarizer.inverse_transform(raw)
 
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(X, y, sample_weight, accuracy_score)
-
     def predict(self, X):
         """Predict using the network (or the ensemble's averaged probabilities).
 
@@ -444,9 +441,6 @@ default='relu'
 
     def _decode(self, raw):
         return raw.ravel() if raw.shape[1] == 1 else raw
-
-    def _score(self, X, y, sample_weight=None):
-        return self._score_with_function(X, y, sample_weight, r2_score)
 
     def predict(self, X):
         """Predict using the network (or the ensemble's averaged predictions).
