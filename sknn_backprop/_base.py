@@ -34,7 +34,6 @@ from sklearn.utils import (
     check_random_state,
     column_or_1d,
     gen_batches,
-    shuffle,
 )
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -76,6 +75,16 @@ DIVERGED_MSG = (
     "Solver produced non-finite parameter weights. The input data may contain large"
     " values and need to be preprocessed."
 )
+
+
+def _gather(A, idx, buf):
+    """``(A[idx], buf)`` for a dense array ``A``, written into ``buf`` (reallocated
+    when the batch size changes) instead of a fresh array per minibatch."""
+    shape = (len(idx),) + A.shape[1:]
+    if buf is None or buf.shape != shape or buf.dtype != A.dtype:
+        buf = np.empty(shape, dtype=A.dtype)
+    # mode="clip": the default "raise" is 3x slower with out= (indices are valid)
+    return np.take(A, idx, axis=0, out=buf, mode="clip"), buf
 
 
 @lru_cache(maxsize=1)
@@ -695,7 +704,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             # gathering rows of a strided or Fortran array is ~10x slower than of a
             # C-ordered one: one copy here beats a slow gather on every batch
             X = np.ascontiguousarray(X)
-        xbuf = None
+        xbuf = ybuf = None
         best = flat_p.copy() if early_stopping else None
         if early_stopping:  # continue from the previous fit's best when warm starting
             if self.early_stopping_metric == "score":
@@ -709,28 +718,29 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             for it in range(self.max_iter):
                 reporter.begin("epoch")
                 if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # = sklearn.utils.shuffle(sample_idx, random_state=...), the same draws
+                    # (a permutation of arange shuffled in place), without its checks
+                    perm = np.arange(n_samples)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
                 accumulated_loss = 0.0
                 for batch_slice in gen_batches(n_samples, batch_size):
                     if self.shuffle:
                         batch_idx = sample_idx[batch_slice]
-                        if dense:  # gather into a reused buffer: no per-batch allocation
-                            nb = len(batch_idx)
-                            if xbuf is None or xbuf.shape[0] != nb:
-                                xbuf = np.empty((nb,) + X.shape[1:], dtype=X.dtype)
-                            # mode="clip": the default "raise" is 3x slower with out=
-                            X_batch = np.take(X, batch_idx, axis=0, out=xbuf, mode="clip")
+                        if dense:  # gather into reused buffers: no per-batch allocation
+                            X_batch, xbuf = _gather(X, batch_idx, xbuf)
                         else:
                             X_batch = _safe_indexing(X, batch_idx)
+                        Y_batch, ybuf = _gather(Y, batch_idx, ybuf)
                     else:
                         batch_idx = batch_slice
-                        X_batch = X[batch_slice]
+                        X_batch, Y_batch = X[batch_slice], Y[batch_slice]
                     swb = None if sample_weight is None else sample_weight[batch_idx]
                     batch_loss = self._loss_grad(
                         net,
                         criterion,
                         self._prepare_X(X_batch),
-                        Y[batch_idx],
+                        Y_batch,
                         swb,
                         flat_p,
                         flat_g,

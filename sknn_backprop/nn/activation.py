@@ -12,6 +12,7 @@ layer, whose output nothing else needs.
 import numpy as np
 from scipy.special import expit
 
+from ._ops import row_max, row_sum
 from .module import Module, check_real
 
 __all__ = [
@@ -209,13 +210,28 @@ class PReLU(Module):
         self.weight, self.grad_weight = params[0], grads[0]
 
 
+def _last_axis(rowwise, reduce, x):
+    """``reduce(x, axis=-1, keepdims=True)``, by the fast 2-D ``rowwise`` when ``x`` is 2-D."""
+    if x.ndim == 2:
+        return rowwise(x)[:, None]
+    return reduce(x, axis=-1, keepdims=True)
+
+
+def _softmax(x, out):
+    e = np.subtract(x, _last_axis(row_max, np.max, x), out=out)
+    np.exp(e, out=e)
+    e /= _last_axis(row_sum, np.sum, e)
+    return e
+
+
 class Softmax(Module):
     """``p_i = exp(z_i) / sum_j exp(z_j)`` over the last axis (shifted for stability)."""
 
     def update_output(self, x):
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-        e /= e.sum(axis=-1, keepdims=True)
-        return e
+        return _softmax(x, out=None)
+
+    def infer(self, x, owned=False):
+        return _softmax(x, out=x if owned else None)
 
     def update_grad_input(self, x, grad_output):
         p = self.output
@@ -230,8 +246,8 @@ class LogSoftmax(Module):
     """
 
     def update_output(self, x):
-        shifted = x - x.max(axis=-1, keepdims=True)
-        shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        shifted = np.subtract(x, _last_axis(row_max, np.max, x))
+        shifted -= np.log(_last_axis(row_sum, np.sum, np.exp(shifted)))
         return shifted
 
     def update_grad_input(self, x, grad_output):

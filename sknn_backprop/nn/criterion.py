@@ -15,6 +15,8 @@ array, as Torch7) or one-hot / probability rows (2-D, as scikit-learn's
 import numpy as np
 from scipy.special import expit, xlogy
 
+from ._ops import row_max, row_sum
+
 __all__ = [
     "Criterion",
     "MSECriterion",
@@ -143,18 +145,22 @@ class CrossEntropyCriterion(Criterion):
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         y = _onehot(output, target)
-        p = output - output.max(axis=1, keepdims=True)  # z shifted by the row max
+        p = output - row_max(output)[:, None]  # z shifted by the row max
+        ysum = row_sum(y)
         # loss_i = sum_c y_ic (log sum_c' exp(z_ic') - z_ic)
-        yz = np.einsum("ij,ij->i", y, p)
+        yz = np.einsum("ij,ij->i", y, p) if w is not None else np.vdot(y, p)
         np.exp(p, out=p)
-        norm = p.sum(axis=1)
-        ysum = y.sum(axis=1)
-        per_row = np.log(norm)
-        per_row *= ysum
-        per_row -= yz
-        loss = float((per_row if w is None else np.dot(per_row, w.ravel())).sum() / total)
+        norm = row_sum(p)
+        log_norm = np.log(norm)
+        if w is None:
+            loss = float((np.dot(log_norm, ysum) - yz) / total)
+        else:
+            log_norm *= ysum
+            log_norm -= yz
+            loss = float(np.dot(log_norm, w.ravel()) / total)
         # delta^L = p * sum_c y_c - y  (= p - y for one-hot rows)
-        p *= (ysum / norm)[:, None]
+        np.divide(ysum, norm, out=norm)
+        p *= norm[:, None]
         p -= y
         if w is not None:
             p *= w

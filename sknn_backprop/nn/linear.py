@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._ops import col_sum
 from .init import INITIALIZERS
 from .module import Module, WeightBias, check_int
 
@@ -128,7 +129,7 @@ class Linear(WeightBias, Module):
                 self.grad_weight += gw
         if self.bias is not None:
             # back-propagation equation (3): dL/db = delta, summed over the batch
-            gb = grad_output.sum(axis=0, out=self.grad_bias if fresh else None)
+            gb = col_sum(grad_output, out=self.grad_bias if fresh else None)
             if scale != 1.0:
                 gb *= scale
             if not fresh:

@@ -69,9 +69,12 @@ class Optimizer:
         if self._scratch is None or self._scratch.dtype != dtype:
             self._scratch = np.empty(_BLOCK, dtype=dtype)
         n = flat[0].size
-        for start in range(0, n, _BLOCK):
-            stop = min(start + _BLOCK, n)
-            yield [f[start:stop] for f in flat] + [self._scratch[: stop - start]]
+        if n <= _BLOCK:  # one block (a small network): no slicing
+            return [flat + [self._scratch[:n]]]
+        return [
+            [f[start : start + _BLOCK] for f in flat] + [self._scratch[: min(_BLOCK, n - start)]]
+            for start in range(0, n, _BLOCK)
+        ]
 
     def iteration_ends(self, time_step):
         """Apply the ``'invscaling'`` policy after an epoch (``time_step`` samples seen)."""
@@ -173,7 +176,9 @@ class Adam(Optimizer):
     t : int
         Number of steps taken.
     ms, vs : list of ndarray
-        First and second moment estimates.
+        First and second moment estimates (computed on access: the moments
+        are stored as running sums ``m / (1 - beta_1)`` and ``v / (1 - beta_2)``,
+        which saves three of the thirteen element-wise passes of a step).
     """
 
     def __init__(
@@ -191,24 +196,35 @@ class Adam(Optimizer):
         self.beta_2 = check_real("beta_2", beta_2, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         self.t = 0
-        self.ms, self.vs = self._buffers(params, 2)
+        self._m_sums, self._v_sums = self._buffers(params, 2)
+
+    @property
+    def ms(self):
+        return [(1 - self.beta_1) * m for m in self._m_sums]
+
+    @property
+    def vs(self):
+        return [(1 - self.beta_2) * v for v in self._v_sums]
 
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
+        # scikit-learn's step lr_t m / (sqrt(v) + eps), lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
+        # with m = (1 - b1) M and v = (1 - b2) V:
+        #   = lr_t (1 - b1) / sqrt(1 - b2) * M / (sqrt(V) + eps / sqrt(1 - b2))
+        root = np.sqrt(1 - b2)
         lr_t = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        for p, g, m, v in zip(params, grads, self.ms, self.vs):
+        k, eps = lr_t * (1 - b1) / root, self.epsilon / root
+        for p, g, m, v in zip(params, grads, self._m_sums, self._v_sums):
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
-                mb *= b1  # m <- b1 m + (1 - b1) g
-                np.multiply(gb, 1 - b1, out=tb)
-                mb += tb
-                vb *= b2  # v <- b2 v + (1 - b2) g^2
-                np.multiply(gb, gb, out=tb)
-                tb *= 1 - b2
+                mb *= b1  # M <- b1 M + g
+                mb += gb
+                np.multiply(gb, gb, out=tb)  # V <- b2 V + g^2
+                vb *= b2
                 vb += tb
-                np.sqrt(vb, out=tb)  # p <- p - lr_t m / (sqrt(v) + eps)
-                tb += self.epsilon
+                np.sqrt(vb, out=tb)  # p <- p - k M / (sqrt(V) + eps')
+                tb += eps
                 np.divide(mb, tb, out=tb)
-                tb *= lr_t
+                tb *= k
                 pb -= tb
