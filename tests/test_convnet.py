@@ -22,6 +22,7 @@ ESTIMATORS = [
     ConvNetClassifier(**_SMALL, learning_rate_init=0.01, random_state=0, n_estimators=2),
 ]
 
+
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=sample_weight_xfails)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
