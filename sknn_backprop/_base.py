@@ -59,8 +59,10 @@ _MAX_SEED = np.iinfo(np.int32).max
 _PENALTY_BLOCK = 16384
 #: below this many multiply-adds per matrix product, train with one BLAS thread
 _SMALL_GEMM = 2**22
-#: prediction processes at most this many activations (per layer) at once
-_PREDICT_CHUNK_VALUES = 2**23
+#: prediction processes at most this many activations (per layer) at once: 8 MiB of
+#: float64, so a chunk's activations stay in cache and its buffers are reused
+#: instead of paging in fresh memory (10,000 x 784 rows: 0.85 of one 2**23 chunk's time)
+_PREDICT_CHUNK_VALUES = 2**20
 
 ACTIVATIONS = {
     "identity": nn.Identity,
@@ -873,9 +875,16 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             widths = [X.shape[1], self._widest_hidden()]
             widths += [getattr(m, "n_out", 0) for m in net.modules]
             chunk = max(1, _PREDICT_CHUNK_VALUES // max(widths))
+        if chunk >= n:
+            return net.infer(self._prepare_X(X))
+        out = None
         # plain slices: sklearn's gen_batches validates its arguments on every call
-        outs = [net.infer(self._prepare_X(X[i : i + chunk])) for i in range(0, n, chunk)]
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+        for i in range(0, n, chunk):
+            part = net.infer(self._prepare_X(X[i : i + chunk]))
+            if out is None:
+                out = np.empty((n,) + part.shape[1:], dtype=part.dtype)
+            out[i : i + chunk] = part
+        return out
 
     def _widest_hidden(self):
         return 0
