@@ -210,3 +210,22 @@ def test_pickle_keeps_state_not_scratch(solver, rng):
 def test_repr():
     assert repr(nn.SGD([np.zeros(2)], learning_rate_init=0.1)) == "SGD(learning_rate=0.1)"
     assert repr(nn.Adam([np.zeros(2)])) == "Adam(learning_rate=0.001)"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("make", [nn.Adam, lambda p: nn.SGD(p, momentum=0.5)], ids=["adam", "sgd"])
+def test_blocked_updates_equal_one_block(make, dtype, rng, monkeypatch):
+    """Cache-sized blocks (here 5 elements, so a 23-element vector takes 5) change nothing."""
+    from sknn_backprop.nn import optim
+
+    flat = rng.normal(size=23).astype(dtype)
+    one, blocked = flat.copy(), flat.copy()
+    opt_one, opt_blocked = make([one]), make([blocked])
+    grads = [rng.normal(size=23).astype(dtype) for _ in range(N_STEPS)]
+    for g in grads:
+        opt_one.step([one], [g])
+    monkeypatch.setattr(optim, "_BLOCK_BYTES", 5 * np.dtype(dtype).itemsize)
+    for g in grads:
+        opt_blocked.step([blocked], [g])
+    np.testing.assert_array_equal(blocked, one)
+    assert blocked.dtype == dtype

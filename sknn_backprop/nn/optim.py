@@ -14,6 +14,8 @@ estimator built on them trains like scikit-learn's MLP:
   (:meth:`trigger_stopping`), until it falls below ``1e-6``.
 """
 
+import math
+
 import numpy as np
 
 from .module import check_real
@@ -21,8 +23,9 @@ from .module import check_real
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 _POLICIES = ("constant", "invscaling", "adaptive")
-#: elements per block of the element-wise updates (fits in L2 cache)
-_BLOCK = 16384
+#: bytes per array per block of the element-wise updates: the five arrays of an Adam
+#: block (parameters, gradients, two moments, scratch) stay in L2 cache
+_BLOCK_BYTES = 2**17
 
 
 class Optimizer:
@@ -66,14 +69,15 @@ class Optimizer:
         """
         flat = [a.reshape(-1) for a in arrays]
         dtype = flat[0].dtype
-        if self._scratch is None or self._scratch.dtype != dtype:
-            self._scratch = np.empty(_BLOCK, dtype=dtype)
+        block = max(1, _BLOCK_BYTES // dtype.itemsize)
+        if self._scratch is None or self._scratch.dtype != dtype or self._scratch.size != block:
+            self._scratch = np.empty(block, dtype=dtype)
         n = flat[0].size
-        if n <= _BLOCK:  # one block (a small network): no slicing
+        if n <= block:  # one block (a small network): no slicing
             return [flat + [self._scratch[:n]]]
         return [
-            [f[start : start + _BLOCK] for f in flat] + [self._scratch[: min(_BLOCK, n - start)]]
-            for start in range(0, n, _BLOCK)
+            [f[start : start + block] for f in flat] + [self._scratch[: min(block, n - start)]]
+            for start in range(0, n, block)
         ]
 
     def iteration_ends(self, time_step):
@@ -213,9 +217,11 @@ class Adam(Optimizer):
         # scikit-learn's step lr_t m / (sqrt(v) + eps), lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
         # with m = (1 - b1) M and v = (1 - b2) V:
         #   = lr_t (1 - b1) / sqrt(1 - b2) * M / (sqrt(V) + eps / sqrt(1 - b2))
-        root = np.sqrt(1 - b2)
-        lr_t = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        k, eps = lr_t * (1 - b1) / root, self.epsilon / root
+        # Python floats: a numpy float64 scalar would make float32 arrays take the
+        # float64 loop with casting buffers (NEP 50), 3x slower per pass
+        root = math.sqrt(1 - b2)
+        lr_t = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        k, eps = float(lr_t * (1 - b1) / root), float(self.epsilon / root)
         for p, g, m, v in zip(params, grads, self._m_sums, self._v_sums):
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 mb *= b1  # M <- b1 M + g
