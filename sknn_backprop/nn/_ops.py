@@ -36,6 +36,6 @@ def col_sum(z, out=None):
 
 def row_max(z):
     """``z.max(axis=1)`` of a 2-D array."""
-    if z.shape[1] <= _SHORT_ROW:
+    if z.shape[1] <= _SHORT_ROW and z.shape[0] >= 32:  # (the copy costs more on a few rows)
         return np.maximum.reduce(np.ascontiguousarray(z.T), axis=0)
     return np.maximum.reduce(z, axis=1)
