@@ -752,3 +752,28 @@ def test_xor_reaches_zero_error(loss, solver):
         opt.step(params, grads)
     pred = (model.infer(XOR_X) > 0.5).astype(float)
     assert_array_equal(pred, XOR_Y)
+
+
+def test_softmax_of_integer_scores_is_a_float_distribution():
+    x = np.array([[1, 2, 3], [0, 0, 0]])
+    for p in (nn.Softmax().forward(x), nn.Softmax().infer(x, owned=True)):
+        assert p.dtype == np.float64
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        np.testing.assert_allclose(p[1], 1 / 3)
+    np.testing.assert_array_equal(x, [[1, 2, 3], [0, 0, 0]])
+
+
+def test_infer_never_overwrites_the_input_through_a_nested_view(rng):
+    """A nested Sequential that only reshapes returns a view: the module after it
+    must not treat that view as a scratch array it owns."""
+    x = rng.standard_normal((4, 3))
+    x0 = x.copy()
+    for net in (
+        nn.Sequential(nn.Sequential(nn.Flatten()), nn.Softmax()),
+        nn.Sequential(nn.Sequential(nn.Flatten(), nn.Identity()), nn.ReLU()),
+    ):
+        out = net.infer(x)
+        np.testing.assert_array_equal(x, x0)
+        assert not np.shares_memory(out, x)
+    assert nn.Sequential(nn.Flatten()).returns_view
+    assert not nn.Sequential(nn.Linear(3, 2), nn.Flatten()).returns_view

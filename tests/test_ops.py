@@ -30,3 +30,21 @@ def test_ones_is_shared_and_read_only():
     assert a is _ops.ones(5, np.dtype(np.float64))
     with pytest.raises(ValueError):
         a[0] = 2.0
+
+
+def test_large_reductions_do_not_depend_on_the_blas_thread_count():
+    """Above _GEMV_MAX elements numpy reduces (OpenBLAS would split a GEMV's sum
+    across threads, so results would change with the thread count)."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    for shape in [(1000, 500), (65536, 10), (20, 2000)]:
+        z = rng.standard_normal(shape)
+        assert z.size >= _ops._GEMV_MAX
+        with threadpool_limits(1):
+            one = _ops.col_sum(z), _ops.row_sum(z)
+        with threadpool_limits(2):
+            two = _ops.col_sum(z), _ops.row_sum(z)
+        np.testing.assert_array_equal(one[0], two[0])
+        np.testing.assert_array_equal(one[1], two[1])
+        np.testing.assert_array_equal(one[0], z.sum(axis=0))

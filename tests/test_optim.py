@@ -229,3 +229,24 @@ def test_blocked_updates_equal_one_block(make, dtype, rng, monkeypatch):
         opt_blocked.step([blocked], [g])
     np.testing.assert_array_equal(blocked, one)
     assert blocked.dtype == dtype
+
+
+def test_adam_pickled_with_plain_moments_continues(rng):
+    """An Adam pickled when it stored ``ms``/``vs`` (not running sums) loads and steps on."""
+    params = _params(rng)
+    ours, ref = _copy(params), _copy(params)
+    opt, ref_opt = nn.Adam(ours), nn.Adam(ref)
+    for _ in range(3):
+        g = _grads(rng)
+        opt.step(ours, g)
+        ref_opt.step(ref, _copy(g))
+    state = opt.__getstate__()
+    state["ms"], state["vs"] = opt.ms, opt.vs  # the old layout
+    del state["_m_sums"], state["_v_sums"]
+    old = nn.Adam.__new__(nn.Adam)
+    old.__setstate__(state)
+    g = _grads(rng)
+    old.step(ours, g)
+    ref_opt.step(ref, _copy(g))
+    _assert_lists_close(ours, ref, rtol=1e-12, atol=1e-14)
+    _assert_lists_close(old.vs, ref_opt.vs, rtol=1e-12)

@@ -218,6 +218,8 @@ def _last_axis(rowwise, reduce, x):
 
 
 def _softmax(x, out):
+    if x.dtype.kind != "f":  # integer scores: probabilities are floats
+        x, out = x.astype(np.float64), None
     e = np.subtract(x, _last_axis(row_max, np.max, x), out=out)
     np.exp(e, out=e)
     e /= _last_axis(row_sum, np.sum, e)

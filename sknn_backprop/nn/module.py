@@ -343,6 +343,13 @@ class Sequential(Module):
     def update_grad_input(self, x, grad_output):
         return self.backward(x, grad_output)
 
+    @property
+    def returns_view(self):
+        # a view of the input only if every module passes a view along (a module
+        # that allocates breaks the chain): a nested Sequential of Flatten must
+        # not let the next module overwrite the caller's array
+        return all(m.returns_view for m in self.modules)
+
     def infer(self, x, owned=False):
         for m in self.modules:
             y = m.infer(x, owned=owned)

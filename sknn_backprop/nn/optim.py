@@ -180,9 +180,10 @@ class Adam(Optimizer):
     t : int
         Number of steps taken.
     ms, vs : list of ndarray
-        First and second moment estimates (computed on access: the moments
-        are stored as running sums ``m / (1 - beta_1)`` and ``v / (1 - beta_2)``,
-        which saves three of the thirteen element-wise passes of a step).
+        First and second moment estimates, computed on access (writing into them
+        changes nothing): the moments are stored as running sums
+        ``m / (1 - beta_1)`` and ``v / (1 - beta_2)``, which saves three of the
+        thirteen element-wise passes of a step.
     """
 
     def __init__(
@@ -201,6 +202,13 @@ class Adam(Optimizer):
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         self.t = 0
         self._m_sums, self._v_sums = self._buffers(params, 2)
+
+    def __setstate__(self, state):
+        if "ms" in state:  # pickled before the moments were kept as running sums
+            b1, b2 = state["beta_1"], state["beta_2"]
+            state["_m_sums"] = [m / (1 - b1) for m in state.pop("ms")]
+            state["_v_sums"] = [v / (1 - b2) for v in state.pop("vs")]
+        self.__dict__.update(state)
 
     @property
     def ms(self):
