@@ -2,8 +2,18 @@
 
 With ``n_estimators > 1`` the estimator trains that many copies of itself
 (``n_estimators=1``), each on a resample of the rows, through the same
-single-network loop (``BaseNeuralNetwork._fit_single``), and averages them:
-probabilities for classifiers (soft vote), predictions for regressors.
+single-network training as any estimator, and averages them: probabilities for
+classifiers (soft vote), predictions for regressors.
+
+The member protocol -- all that this module asks of an estimator:
+
+- ``clone(est)`` with ``n_estimators=1`` is a member; a member has
+  ``_fit_network(data, incremental, first_pass)``, which trains its one network
+  on a ``TrainingData`` whose targets are already encoded, and
+  ``_raw_predict(X)``, its network's outputs for validated ``X``;
+- the ensemble has ``_member_seeds(n)``, ``_decode(raw)`` and ``_score_function``
+  (and, for classifiers, ``_proba(raw)``) to turn averaged outputs into
+  predictions and out-of-bag scores.
 
 Choices, documented in ``docs/regularisation.rst``:
 
@@ -29,7 +39,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.utils import _safe_indexing, check_random_state
 from threadpoolctl import threadpool_limits
 
-_SINGLE_NETWORK_ATTRS = ("model_", "coefs_", "intercepts_", "_optimizer")
+_SINGLE_NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_", "_views", "_optimizer")
 
 
 def _n_draw(est, n_samples):
@@ -70,11 +80,13 @@ def _new_member(est, seed):
 
 def _train_member(member, X, Y, y, sw, rows, val, first_pass, incremental):
     """Fit one member on ``rows`` of the data (all of it when ``rows`` is None)."""
+    from ._base import TrainingData
+
     if rows is not None:
         X, Y, y = _safe_indexing(X, rows), Y[rows], _safe_indexing(y, rows)
         sw = None if sw is None else sw[rows]
     member._random_state = check_random_state(member.random_state)
-    member._fit_single(X, Y, y, sw, incremental, first_pass, val)
+    member._fit_network(TrainingData(X, Y, y, sw, val), incremental, first_pass)
     return member
 
 
@@ -102,8 +114,9 @@ def _run(est, X, Y, y, jobs):
     return [member for share in shares for member in share]
 
 
-def fit_ensemble(est, X, Y, y, sample_weight, incremental, first_pass, val):
+def fit_ensemble(est, data, incremental, first_pass):
     """Train (or continue training) the members of ``est``; set the ensemble attributes."""
+    X, Y, y, sample_weight, val = data
     for name in _SINGLE_NETWORK_ATTRS:
         est.__dict__.pop(name, None)
     n_samples = X.shape[0]

@@ -16,8 +16,9 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _docs, nn
-from ._base import BaseNeuralNetwork
-from ._mlp import ClassifierNetworkMixin, _store_params
+from ._base import BaseNeuralNetwork, store_params
+from ._classifier import ClassifierNetworkMixin
+from ._network import activation_module, dense_stack, input_regularisers, positive_ints
 
 __all__ = ["ConvNetClassifier"]
 
@@ -234,8 +235,9 @@ default='relu'
         bootstrap=True,
         oob_score=False,
         n_jobs=None,
+        controls=None,
     ):
-        _store_params(self, locals())
+        store_params(self, locals())
 
     # ------------------------------------------------------------ input layout
     @staticmethod
@@ -316,13 +318,10 @@ default='relu'
 
     # ----------------------------------------------------------------- network
     def _conv_filters(self):
-        filters = self.conv_filters
-        if not hasattr(filters, "__iter__"):
-            filters = [filters]
-        filters = [int(f) for f in filters]
-        if any(f <= 0 for f in filters):
-            raise ValueError(f"conv_filters must be > 0, got {filters}.")
-        return filters
+        return positive_ints(self.conv_filters, "conv_filters")
+
+    def _hidden_sizes(self):
+        return positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _plan(self, shape):
         """One ``(filters, kernel, padding, pool)`` per block, pairs capped to the map size."""
@@ -343,7 +342,7 @@ default='relu'
         mods = []
         if self.augment_shift > 0:
             mods.append(nn.RandomShift(self.augment_shift))
-        mods += self._input_regularisers()
+        mods += input_regularisers(self)
         blocks, out_shape = self._plan(shape)
         in_channels = shape[0]
         for filters, kernel, pad, pool in blocks:
@@ -356,12 +355,12 @@ default='relu'
                 dtype=dtype,
                 init=self.weight_init,
             )
-            mods += [conv, self._activation_module()]
+            mods += [conv, activation_module(self.activation)]
             if pool != (1, 1):
                 mods.append(nn.MaxPool2d(pool))
             in_channels = filters
         mods.append(nn.Flatten())
-        dense, width = self._dense_stack(math.prod(out_shape), self._hidden_sizes(), rng, dtype)
+        dense, width = dense_stack(self, math.prod(out_shape), self._hidden_sizes(), rng, dtype)
         return mods + dense, width
 
     def _layer_sizes(self):

@@ -146,6 +146,13 @@ REGULARISERS = """\
     schedule_adam : bool, default=False
         Apply ``learning_rate`` ('invscaling', 'adaptive') to Adam's step size
         too (scikit-learn keeps Adam's constant).
+
+    controls : list of :class:`~sknn_backprop.training.Control`, default=None
+        Extra training controls, called by the training loop after the built-in
+        ones (early stopping, clipping, max-norm, divergence guard) at each of
+        its fixed points: after each gradient, after each optimizer step, at
+        the end of each epoch.  ``clone`` copies them; each fit trains with the
+        copies it was given.
 """
 
 BAGGING = """\

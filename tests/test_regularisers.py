@@ -17,6 +17,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.utils.estimator_checks import check_class_weight_classifiers
 
 from sknn_backprop import MLPClassifier, MLPRegressor, nn
+from sknn_backprop.training import Control
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -181,16 +182,13 @@ def test_max_norm_holds_after_every_step():
     free = MLPClassifier(**kw).fit(X, y)
     assert _row_norms(free).max() > 2 * max_norm
 
-    est = MLPClassifier(max_norm=max_norm, **kw)
     seen = []
-    original = est._constrain
 
-    def recording_constrain(flat_g=None):
-        original(flat_g)
-        if flat_g is None:  # after the optimizer step
-            seen.append(_row_norms(est).max())
+    class RecordNorms(Control):  # user controls run after the built-in max-norm
+        def after_step(self, state):
+            seen.append(_row_norms(state.estimator).max())
 
-    est._constrain = recording_constrain
+    est = MLPClassifier(max_norm=max_norm, controls=[RecordNorms()], **kw)
     est.fit(X, y)
     n_steps = est.n_iter_ * int(np.ceil(len(X) / 200))
     assert len(seen) == n_steps

@@ -1,4 +1,8 @@
-"""Fault injection: non-finite gradients, diverging learning rates, Ctrl-C during fit."""
+"""Fault injection: non-finite gradients, diverging learning rates, Ctrl-C during fit.
+
+Faults are injected through the training controls (the ``controls`` parameter),
+the same hook points the built-in early stopping, clipping and divergence guard use.
+"""
 
 import warnings
 
@@ -8,7 +12,7 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from sknn_backprop import MLPClassifier, MLPRegressor
-from sknn_backprop._base import BaseNeuralNetwork
+from sknn_backprop.training import Control
 
 N = 50
 
@@ -31,27 +35,36 @@ def _target(kind):
     return X, (y_cls if kind == "cls" else y_reg)
 
 
-def _inject(monkeypatch, at, fault="nan", record=None):
+class Fault(Control):
     """Make the gradient non-finite (or raise Ctrl-C) at the ``at``-th minibatch.
 
     With ``record`` (a list), the weights after every optimizer step are appended to it.
+    ``disarm()`` turns the fault off, for training the same estimator further.
     """
-    original = BaseNeuralNetwork._constrain
-    calls = {"n": 0}
 
-    def constrain(self, flat_g=None):
-        if flat_g is not None:
-            calls["n"] += 1
-            if calls["n"] == at:
-                if fault == "interrupt":
-                    raise KeyboardInterrupt
-                flat_g[0] = np.nan if fault == "nan" else np.inf
-        elif record is not None:
-            record.append([c.copy() for c in self.coefs_])
-        return original(self, flat_g)
+    def __init__(self, at, fault="nan", record=None):
+        self.at, self.fault, self.record = at, fault, record
+        self.calls = 0
 
-    monkeypatch.setattr(BaseNeuralNetwork, "_constrain", constrain)
-    return calls
+    def after_gradient(self, state):
+        self.calls += 1
+        if self.calls == self.at:
+            if self.fault == "interrupt":
+                raise KeyboardInterrupt
+            state.flat_g[0] = np.nan if self.fault == "nan" else np.inf
+
+    def after_step(self, state):
+        if self.record is not None:
+            self.record.append([c.copy() for c in state.estimator.coefs_])
+
+    def disarm(self):
+        self.at = None
+
+
+def _inject(est, at, fault="nan", record=None):
+    """Arm ``est`` (its training copy: clone copies controls) with a :class:`Fault`."""
+    est.set_params(controls=[Fault(at, fault, record)])
+    return est.controls[0]
 
 
 def _assert_finite_model(est, X):
@@ -65,12 +78,12 @@ def _assert_finite_model(est, X):
 @pytest.mark.parametrize("kind", ["cls", "reg"])
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 @pytest.mark.parametrize("fault", ["nan", "inf"])
-def test_non_finite_gradient_in_epoch_k(monkeypatch, kind, solver, fault):
+def test_non_finite_gradient_in_epoch_k(kind, solver, fault):
     k = 4
     X, y = _target(kind)
     record = []
-    _inject(monkeypatch, k, fault, record)
     est = _make(kind, solver=solver)
+    fault = _inject(est, k, fault, record)
     with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
         est.fit(X, y)
     assert est.diverged_ is True
@@ -80,7 +93,7 @@ def test_non_finite_gradient_in_epoch_k(monkeypatch, kind, solver, fault):
     for got, want in zip(est.coefs_, record[k - 2]):
         assert_array_equal(got, want)
     # a new fit starts afresh
-    monkeypatch.undo()
+    fault.disarm()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
@@ -88,17 +101,17 @@ def test_non_finite_gradient_in_epoch_k(monkeypatch, kind, solver, fault):
 
 
 @pytest.mark.parametrize("kind", ["cls", "reg"])
-def test_non_finite_gradient_in_first_epoch_raises(monkeypatch, kind):
+def test_non_finite_gradient_in_first_epoch_raises(kind):
     X, y = _target(kind)
-    _inject(monkeypatch, 1)
     est = _make(kind)
+    _inject(est, 1)
     with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
         est.fit(X, y)
     assert not hasattr(est, "model_")
 
 
 @pytest.mark.parametrize("kind", ["cls", "reg"])
-def test_non_finite_gradient_in_first_epoch_keeps_previous_model(monkeypatch, kind):
+def test_non_finite_gradient_in_first_epoch_keeps_previous_model(kind):
     X, y = _target(kind)
     est = _make(kind)
     with warnings.catch_warnings():
@@ -106,7 +119,7 @@ def test_non_finite_gradient_in_first_epoch_keeps_previous_model(monkeypatch, ki
         est.fit(X, y)
     before = est.predict(X)
     coefs = [c.copy() for c in est.coefs_]
-    _inject(monkeypatch, 1)
+    _inject(est, 1)
     with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
         est.fit(X, y)
     assert_array_equal(est.predict(X), before)
@@ -115,14 +128,14 @@ def test_non_finite_gradient_in_first_epoch_keeps_previous_model(monkeypatch, ki
 
 
 @pytest.mark.parametrize("kind", ["cls", "reg"])
-def test_non_finite_gradient_in_partial_fit(monkeypatch, kind):
+def test_non_finite_gradient_in_partial_fit(kind):
     X, y = _target(kind)
     est = _make(kind)
     kwargs = {"classes": [0, 1]} if kind == "cls" else {}
     est.partial_fit(X, y, **kwargs)
     est.partial_fit(X, y)
     before = est.predict(X)
-    _inject(monkeypatch, 1)
+    _inject(est, 1)
     # the first epoch of this call diverges: nothing finite learned *in this call*
     try:
         with warnings.catch_warnings(record=True):
@@ -157,12 +170,12 @@ def test_diverging_learning_rate_never_predicts_nan(kind, solver):
 
 
 @pytest.mark.parametrize("kind", ["cls", "reg"])
-def test_early_stopping_nan_validation_restores_best(monkeypatch, kind):
+def test_early_stopping_nan_validation_restores_best(kind):
     k = 5
     X, y = _target(kind)
     record = []
-    _inject(monkeypatch, k, record=record)
     est = _make(kind, early_stopping=True, validation_fraction=0.2)
+    _inject(est, k, record=record)
     with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
         est.fit(X, y)
     assert est.diverged_ is True
@@ -179,11 +192,11 @@ def test_early_stopping_nan_validation_restores_best(monkeypatch, kind):
 
 @pytest.mark.parametrize("kind", ["cls", "reg"])
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_keyboard_interrupt_in_epoch_3(monkeypatch, kind, solver):
+def test_keyboard_interrupt_in_epoch_3(kind, solver):
     X, y = _target(kind)
     record = []
-    _inject(monkeypatch, 3, fault="interrupt", record=record)
     est = _make(kind, solver=solver)
+    fault = _inject(est, 3, fault="interrupt", record=record)
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         est.fit(X, y)
     assert est.n_iter_ == 2
@@ -192,17 +205,17 @@ def test_keyboard_interrupt_in_epoch_3(monkeypatch, kind, solver):
     for got, want in zip(est.coefs_, record[-1]):  # the weights after epoch 2
         assert_array_equal(got, want)
     # the model can be trained further
-    monkeypatch.undo()
+    fault.disarm()
     est.partial_fit(X, y)
     _assert_finite_model(est, X)
 
 
 @pytest.mark.parametrize("kind", ["cls", "reg"])
-def test_keyboard_interrupt_with_early_stopping_keeps_best(monkeypatch, kind):
+def test_keyboard_interrupt_with_early_stopping_keeps_best(kind):
     X, y = _target(kind)
     record = []
-    _inject(monkeypatch, 4, fault="interrupt", record=record)
     est = _make(kind, early_stopping=True, validation_fraction=0.2)
+    _inject(est, 4, fault="interrupt", record=record)
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         est.fit(X, y)
     assert len(est.validation_scores_) == 3
@@ -213,7 +226,7 @@ def test_keyboard_interrupt_with_early_stopping_keeps_best(monkeypatch, kind):
 
 
 @pytest.mark.parametrize("kind", ["cls", "reg"])
-def test_keyboard_interrupt_in_lbfgs_propagates_and_restores(monkeypatch, kind):
+def test_keyboard_interrupt_in_lbfgs_propagates_and_restores(kind):
     """L-BFGS runs in scipy: Ctrl-C propagates, and the estimator is left as before."""
     X, y = _target(kind)
     est = _make(kind, solver="lbfgs", max_iter=5)
@@ -221,18 +234,10 @@ def test_keyboard_interrupt_in_lbfgs_propagates_and_restores(monkeypatch, kind):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
     before = est.predict(X)
-    original = BaseNeuralNetwork._loss_grad
-    calls = {"n": 0}
-
-    def loss_grad(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(BaseNeuralNetwork, "_loss_grad", loss_grad)
+    fault = _inject(est, 3, fault="interrupt")  # the 3rd loss-and-gradient evaluation
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, y)
+    assert fault.calls == 3
     assert_array_equal(est.predict(X), before)
 
 
@@ -263,11 +268,11 @@ def _images():
     return X, (X[:, :8].sum(axis=1) > 0).astype(int)
 
 
-def test_convnet_non_finite_gradient_in_epoch_k(monkeypatch):
+def test_convnet_non_finite_gradient_in_epoch_k():
     X, y = _images()
     est = _convnet(augment_shift=1)
     record = []
-    _inject(monkeypatch, 3, record=record)
+    _inject(est, 3, record=record)
     with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
         est.fit(X, y)
     assert est.diverged_ is True
@@ -277,10 +282,10 @@ def test_convnet_non_finite_gradient_in_epoch_k(monkeypatch):
         assert_array_equal(got, want)
 
 
-def test_convnet_keyboard_interrupt(monkeypatch):
+def test_convnet_keyboard_interrupt():
     X, y = _images()
     est = _convnet()
-    _inject(monkeypatch, 3, fault="interrupt")
+    _inject(est, 3, fault="interrupt")
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         est.fit(X, y)
     assert est.n_iter_ == 2

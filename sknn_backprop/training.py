@@ -1,0 +1,41 @@
+"""Training controls, for the ``controls`` parameter of every estimator.
+
+A control is a small object that the training loop calls at fixed points
+(after each gradient, after each optimizer step, at the end of each epoch); the
+estimators build the built-in ones (:class:`EarlyStopping`,
+:class:`GradientClipping`, :class:`MaxNorm`, :class:`DivergenceGuard`) from their
+hyperparameters, and run the user's after them.  Subclass :class:`Control` and
+override the hooks you need::
+
+    from sknn_backprop import MLPClassifier
+    from sknn_backprop.training import Control
+
+    class StopBelow(Control):
+        def __init__(self, loss):
+            self.loss = loss
+
+        def should_stop(self, state):
+            return state.estimator.loss_ < self.loss
+
+    MLPClassifier(controls=[StopBelow(0.05)])
+
+See ``docs/architecture.rst`` for the order of the calls in one training step.
+"""
+
+from ._training.controls import (
+    Control,
+    DivergenceGuard,
+    EarlyStopping,
+    GradientClipping,
+    MaxNorm,
+    TrainingState,
+)
+
+__all__ = [
+    "Control",
+    "TrainingState",
+    "EarlyStopping",
+    "GradientClipping",
+    "MaxNorm",
+    "DivergenceGuard",
+]
