@@ -64,12 +64,7 @@ def init_function(est):
     """
     if est.weight_init == "glorot_uniform":
         gain = 2.0 if est.activation == "logistic" else 6.0
-
-        def glorot(rng, fan_in, fan_out, dtype=np.float64):
-            return nn.init.glorot_uniform(rng, fan_in, fan_out, dtype, gain)
-
-        glorot.gain = gain
-        return glorot
+        return nn.init.GlorotUniform(gain)
     return nn.init.INITIALIZERS[est.weight_init]
 
 

@@ -180,9 +180,13 @@ class PReLU(Module):
         from .module import check_int
 
         self.n_parameters = check_int("n_parameters", n_parameters)
-        init = check_real("init", init)
+        self.init = init = check_real("init", init)
         self.weight = np.full(self.n_parameters, init, dtype=dtype)
         self.grad_weight = np.zeros_like(self.weight)
+
+    def reset_parameters(self, rng):
+        """Set every slope back to ``init`` (no randomness)."""
+        self.weight[...] = getattr(self, "init", 0.25)
 
     def extra_repr(self):
         return "" if self.n_parameters == 1 else str(self.n_parameters)

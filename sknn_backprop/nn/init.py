@@ -13,7 +13,7 @@ is enough once the weights break the symmetry).
 
 import numpy as np
 
-__all__ = ["glorot_uniform", "he_normal", "lecun_uniform", "INITIALIZERS"]
+__all__ = ["glorot_uniform", "GlorotUniform", "he_normal", "lecun_uniform", "INITIALIZERS"]
 
 
 def _uniform(rng, bound, shape, dtype):
@@ -33,6 +33,23 @@ def glorot_uniform(rng, fan_in, fan_out, dtype=np.float64, gain=6.0):
     w = _uniform(rng, bound, (fan_in, fan_out), dtype)
     b = _uniform(rng, bound, fan_out, dtype)
     return np.ascontiguousarray(w.T), b
+
+
+class GlorotUniform:
+    """:func:`glorot_uniform` with a fixed ``gain``, as a picklable callable.
+
+    The estimators hand it to their layers as ``init`` (gain 2 for logistic
+    units), so a layer can redraw its weights later (``reset_parameters``).
+    """
+
+    def __init__(self, gain=6.0):
+        self.gain = float(gain)
+
+    def __call__(self, rng, fan_in, fan_out, dtype=np.float64):
+        return glorot_uniform(rng, fan_in, fan_out, dtype, self.gain)
+
+    def __repr__(self):
+        return f"GlorotUniform(gain={self.gain:g})"
 
 
 def he_normal(rng, fan_in, fan_out, dtype=np.float64):

@@ -79,6 +79,7 @@ class Linear(WeightBias, Module):
             if init not in INITIALIZERS:
                 raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}.")
             init = INITIALIZERS[init]
+        self._init = init
         rng = np.random.default_rng(0) if rng is None else rng
         self.weight, b = init(rng, self.n_in, self.n_out, dtype=dtype)
         self.bias = b if bias else None
@@ -86,6 +87,21 @@ class Linear(WeightBias, Module):
         self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)
         self._buf_gw = None
         self._grad_is_zero = False
+
+    def reset_parameters(self, rng):
+        """Draw ``weight`` and ``bias`` afresh from ``rng`` with the layer's ``init``."""
+        init = getattr(self, "_init", None) or INITIALIZERS["glorot_uniform"]
+        w, b = init(rng, self.n_in, self.n_out, dtype=self.weight.dtype)
+        self.weight[...] = w
+        if self.bias is not None:
+            self.bias[...] = b
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        name = getattr(state.get("_init"), "__qualname__", "")
+        if "<lambda>" in name or "<locals>" in name:
+            state["_init"] = None  # not picklable: reset_parameters falls back to Glorot
+        return state
 
     def extra_repr(self):
         return f"{self.n_in} -> {self.n_out}" + ("" if self.bias is not None else ", no bias")

@@ -125,6 +125,16 @@ class Module:
         for g in self.parameters()[1]:
             g.fill(0)
 
+    def reset_parameters(self, rng):
+        """Draw the parameters afresh from ``rng`` with the module's own initialiser.
+
+        Written in place, so flattened views (``get_parameters``) stay valid.
+        A no-op for modules without parameters; containers reset their children
+        in order.
+        """
+        if self.parameters()[0]:  # pragma: no cover - modules with parameters override this
+            raise NotImplementedError(f"{self!r} cannot reset its parameters.")
+
     def _rebind(self, params, grads):
         """Replace this module's own parameter arrays (used by ``get_parameters``)."""
         if params:  # pragma: no cover - modules with parameters override this
@@ -367,6 +377,10 @@ class Sequential(Module):
 
     def penalized(self):
         return [flag for m in self.modules for flag in m.penalized()]
+
+    def reset_parameters(self, rng):
+        for m in self.modules:
+            m.reset_parameters(rng)
 
     def zero_grad_parameters(self, lazy=False):
         for m in self.modules:
