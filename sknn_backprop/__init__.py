@@ -3,7 +3,16 @@
 from . import nn
 from ._convnet import ConvNetClassifier
 from ._mlp import MLPClassifier, MLPRegressor
+from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["nn", "MLPClassifier", "MLPRegressor", "ConvNetClassifier", "__version__"]
+__all__ = [
+    "nn",
+    "MLPClassifier",
+    "MLPRegressor",
+    "ConvNetClassifier",
+    "NeuralNetClassifier",
+    "NeuralNetRegressor",
+    "__version__",
+]

@@ -495,7 +495,5 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
 def _same(arrays, views):
     """Whether the list ``arrays`` still holds exactly the view objects ``views``."""
     return (
-        arrays is not None
-        and len(arrays) == len(views)
-        and all(map(operator.is_, arrays, views))
+        arrays is not None and len(arrays) == len(views) and all(map(operator.is_, arrays, views))
     )

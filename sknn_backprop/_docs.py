@@ -104,7 +104,7 @@ CLASSIFIER = """\
         'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
 """
 
-REGULARISERS = """\
+DROPOUT = """\
     dropout : float or array-like of float, default=0.0
         Dropout rate after each hidden layer (one value for all, or one per hidden
         layer), in [0, 1). Inverted dropout: active while training only; every
@@ -113,6 +113,9 @@ REGULARISERS = """\
     input_dropout : float, default=0.0
         Dropout rate on the input features, in [0, 1).
 
+"""
+
+PENALTIES = """\
     l1_ratio : float, default=0.0
         Elastic-net mixing of the weight penalty: ``alpha * (l1_ratio * |W|_1 +
         (1 - l1_ratio) / 2 * ||W||^2)``. ``0`` is scikit-learn's L2 penalty.
@@ -132,6 +135,9 @@ REGULARISERS = """\
         on ``x + adversarial_eps * sign(grad_x L)`` and the two losses averaged.
         ``0`` disables it.
 
+"""
+
+WEIGHT_INIT = """\
     weight_init : {'glorot_uniform', 'he_normal', 'lecun_uniform'}, default='glorot_uniform'
         Weight initialisation. 'glorot_uniform' is scikit-learn's (weights and
         biases uniform in ``±sqrt(6 / (fan_in + fan_out))``, factor 2 for
@@ -139,6 +145,9 @@ REGULARISERS = """\
         'lecun_uniform' (the lecture's ``U[-1/sqrt(n), 1/sqrt(n)]``) start
         biases at zero.
 
+"""
+
+CONTROLS = """\
     early_stopping_metric : {'score', 'loss'}, default='score'
         The quantity early stopping monitors: the validation score (as
         scikit-learn) or the validation loss.
@@ -154,6 +163,12 @@ REGULARISERS = """\
         the end of each epoch.  ``clone`` copies them; each fit trains with the
         copies it was given.
 """
+
+#: the regularisers of the estimators that build their network from hyperparameters
+REGULARISERS = DROPOUT + PENALTIES + WEIGHT_INIT + CONTROLS
+
+#: the regularisers that apply to any network (``NeuralNet*``)
+NETWORK_REGULARISERS = PENALTIES + CONTROLS
 
 BAGGING = """\
     n_estimators : int, default=1

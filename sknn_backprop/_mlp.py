@@ -6,15 +6,14 @@ uses and how it encodes targets; training is the shared core's (``_training``).
 
 from numbers import Integral
 
-import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _docs, nn
+from . import _docs
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import dense_stack, input_regularisers, positive_ints
+from ._regressor import RegressorNetworkMixin
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -163,7 +162,7 @@ default='relu'
         store_params(self, locals())
 
 
-class MLPRegressor(_MLPNetwork, RegressorMixin, BaseNeuralNetwork):
+class MLPRegressor(_MLPNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
     __doc__ = (
         """Multi-layer perceptron regressor, a drop-in superset of scikit-learn's.
 
@@ -225,7 +224,6 @@ default='relu'
         **_MLPNetwork._mlp_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
-    _score_function = staticmethod(r2_score)
 
     def __init__(
         self,
@@ -272,67 +270,3 @@ default='relu'
         controls=None,
     ):
         store_params(self, locals())
-
-    def _validate_targets(self, y, incremental, reset):
-        y = np.asarray(y, dtype=np.float64) if not hasattr(y, "dtype") else y
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError(
-                "Some value(s) of y are negative which is not allowed for Poisson regression."
-            )
-        return y
-
-    def _output_spec(self):
-        if self.loss == "poisson":
-            return nn.Exp(), nn.PoissonNLLCriterion(log_input=True), True
-        return nn.Identity(), nn.MSECriterion(average_outputs=True), True
-
-    def _out_activation_name(self):
-        return "exp" if self.loss == "poisson" else "identity"
-
-    def _decode(self, raw):
-        return raw.ravel() if raw.shape[1] == 1 else raw
-
-    def predict(self, X):
-        """Predict using the network (or the ensemble's averaged predictions).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The predicted values.
-        """
-        self._check_fitted()
-        return self._predict(X)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Update the model with a single iteration over the given data.
-
-        Available for every solver ('lbfgs' runs up to ``max_iter`` iterations on
-        the batch, warm started).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-        y : ndarray of shape (n_samples,)
-            The target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        self : object
-            Trained model.
-        """
-        return self._fit(X, y, sample_weight, incremental=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.positive_only = self.loss == "poisson"
-        return tags

@@ -90,7 +90,7 @@ def dense_stack(est, fan_in, sizes, rng, dtype):
 
 
 def input_regularisers(est):
-    """``GaussianNoise`` and ``Dropout`` on the input, as ``input_noise`` / ``input_dropout`` ask."""
+    """The input regularisers that ``input_noise`` and ``input_dropout`` ask for."""
     mods = []
     if est.input_noise > 0:
         mods.append(nn.GaussianNoise(est.input_noise))

@@ -22,8 +22,13 @@ def sample_weight_xfails(est):
         reason = "the validation split differs when rows are repeated"
     elif p["batch_size"] != "auto":
         reason = "minibatches: repeated rows land in other batches than a weighted row"
-    elif p["dropout"] or p["input_dropout"] or p["input_noise"]:
+    elif p.get("dropout") or p.get("input_dropout") or p["input_noise"]:
         reason = "random masks and noise are drawn per row, so repeats draw more of them"
     elif p.get("class_weight") == "balanced":
         reason = "'balanced' class weights count the repeated rows"
     return dict.fromkeys(_CHECKS, reason) if reason else {}
+
+
+def expected_failed_checks(est):
+    """``parametrize_with_checks``' hook: the sample-weight expected failures of ``est``."""
+    return sample_weight_xfails(est)

@@ -47,7 +47,9 @@ class Objective:
         FGSM step; 0 trains on the clean inputs only.
     """
 
-    def __init__(self, net, criterion, flat_p, flat_g, n_penalized, alpha, l1_ratio, adversarial_eps):
+    def __init__(
+        self, net, criterion, flat_p, flat_g, n_penalized, alpha, l1_ratio, adversarial_eps
+    ):
         self.net, self.criterion = net, criterion
         self.flat_p, self.flat_g = flat_p, flat_g
         self.n_penalized = n_penalized

@@ -258,18 +258,9 @@ class Conv2d(WeightBias, Module):
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}.")
         self.init = init
         rng = np.random.default_rng(0) if rng is None else rng
-        C, F = self.in_channels, self.out_channels
-        kh, kw = self.kernel_size
-        fan_in = C * kh * kw
-        if init == "glorot_uniform":
-            # Glorot with fan_out = F kh kw: r = sqrt(6 / (fan_in + F kh kw)), drawn
-            # by glorot_uniform for an (F, fan_in) matrix with the gain rescaled.
-            gain = 6.0 * (fan_in + F) / (fan_in + F * kh * kw)
-            w, b = glorot_uniform(rng, fan_in, F, dtype=dtype, gain=gain)
-        else:
-            w, b = INITIALIZERS[init](rng, fan_in, F, dtype=dtype)
-        self.weight = np.ascontiguousarray(w.reshape(F, C, kh, kw), dtype=dtype)
-        self.bias = np.asarray(b, dtype=dtype) if bias else None
+        w, b = self._draw(rng, dtype)
+        self.weight = w
+        self.bias = b if bias else None
         self.grad_weight = np.zeros_like(self.weight)
         self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)
         self._buf_cols = None  # ((x.shape, dtype), columns) of the last forward
@@ -279,6 +270,27 @@ class Conv2d(WeightBias, Module):
         self._buf_dy = None
         self._buf_dcols = None
         self._buf_gw = None
+
+    def _draw(self, rng, dtype):
+        """Initial ``(weight, bias)`` from ``rng`` with the layer's ``init``."""
+        C, F = self.in_channels, self.out_channels
+        kh, kw = self.kernel_size
+        fan_in = C * kh * kw
+        if self.init == "glorot_uniform":
+            # Glorot with fan_out = F kh kw: r = sqrt(6 / (fan_in + F kh kw)), drawn
+            # by glorot_uniform for an (F, fan_in) matrix with the gain rescaled.
+            gain = 6.0 * (fan_in + F) / (fan_in + F * kh * kw)
+            w, b = glorot_uniform(rng, fan_in, F, dtype=dtype, gain=gain)
+        else:
+            w, b = INITIALIZERS[self.init](rng, fan_in, F, dtype=dtype)
+        return np.ascontiguousarray(w.reshape(F, C, kh, kw), dtype=dtype), np.asarray(b, dtype)
+
+    def reset_parameters(self, rng):
+        """Draw ``weight`` and ``bias`` afresh from ``rng`` with the layer's ``init``."""
+        w, b = self._draw(rng, self.weight.dtype)
+        self.weight[...] = w
+        if self.bias is not None:
+            self.bias[...] = b
 
     def extra_repr(self):
         kh, kw = self.kernel_size
