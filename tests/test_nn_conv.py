@@ -262,3 +262,33 @@ def test_clear_state_drops_caches():
     conv.clear_state()
     conv.acc_grad_parameters(x, np.ones((2, 2, 4, 4)))
     assert np.any(conv.grad_weight != 0)
+
+
+def test_init_callable_as_linear():
+    calls = []
+
+    def constant(rng, fan_in, fan_out, dtype=np.float64):
+        calls.append((fan_in, fan_out, dtype))
+        w = np.arange(fan_out * fan_in, dtype=dtype).reshape(fan_out, fan_in)
+        return w, np.full(fan_out, 0.5, dtype=dtype)
+
+    conv = nn.Conv2d(3, 4, (2, 5), init=constant, dtype=np.float32)
+    # called as Linear calls it, with fan_in = C kh kw and fan_out = F (the rows of W)
+    assert calls == [(3 * 2 * 5, 4, np.float32)]
+    np.testing.assert_array_equal(conv.weight, np.arange(120).reshape(4, 3, 2, 5))
+    assert conv.weight.dtype == np.float32 and conv.weight.flags.c_contiguous
+    np.testing.assert_array_equal(conv.bias, np.full(4, 0.5))
+    assert conv.bias.dtype == np.float32
+    # the functions of nn.init give the same filters as their names
+    for name in ("he_normal", "lecun_uniform"):
+        by_name = nn.Conv2d(3, 4, 3, rng=np.random.default_rng(1), init=name)
+        by_func = nn.Conv2d(3, 4, 3, rng=np.random.default_rng(1), init=nn.init.INITIALIZERS[name])
+        np.testing.assert_array_equal(by_func.weight, by_name.weight)
+        np.testing.assert_array_equal(by_func.bias, by_name.bias)
+    # and the generator handed in is the one the callable gets
+    drawn = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(7), init=nn.init.lecun_uniform)
+    w, _ = nn.init.lecun_uniform(np.random.default_rng(7), 18, 3)
+    np.testing.assert_array_equal(drawn.weight, w.reshape(3, 2, 3, 3))
+    assert nn.Conv2d(3, 4, 3, init=constant, bias=False).bias is None
+    with pytest.raises(ValueError, match=r"init must return W of shape \(4, 27\)"):
+        nn.Conv2d(3, 4, 3, init=lambda rng, fi, fo, dtype: (np.zeros((fi, fo)), np.zeros(fo)))

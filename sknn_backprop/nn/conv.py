@@ -69,10 +69,14 @@ class Conv2d(WeightBias, Module):
         with 0, never the global state.
     dtype : dtype, default=np.float64
         Dtype of the parameters.
-    init : {"glorot_uniform", "he_normal", "lecun_uniform"}, default="glorot_uniform"
-        Initialisation.  Glorot uses ``fan_in = C kh kw`` and
-        ``fan_out = F kh kw``; the others the functions of :mod:`.init`
-        with ``fan_in = C kh kw``.
+    init : str or callable, default="glorot_uniform"
+        A name from :data:`sknn_backprop.nn.init.INITIALIZERS` or, as for
+        :class:`Linear`, a callable ``init(rng, fan_in, fan_out, dtype) -> (W, b)``.
+        Callables (and the names ``"he_normal"``, ``"lecun_uniform"``) are
+        called with ``fan_in = C kh kw`` and ``fan_out = F`` and must return
+        ``W`` of shape ``(F, C kh kw)`` (reshaped to the filters) and ``b`` of
+        shape ``(F,)``.  The name ``"glorot_uniform"`` uses the receptive-field
+        ``fan_out = F kh kw`` in its bound.
 
     Attributes
     ----------
@@ -123,7 +127,7 @@ class Conv2d(WeightBias, Module):
         self.kernel_size = _pair("kernel_size", kernel_size, 1)
         self.stride = _pair("stride", stride, 1)
         self.padding = _pair("padding", padding, 0)
-        if init not in INITIALIZERS:
+        if not callable(init) and init not in INITIALIZERS:
             raise ValueError(f"init must be one of {sorted(INITIALIZERS)}, got {init!r}.")
         self.init = init
         rng = np.random.default_rng(0) if rng is None else rng
@@ -296,9 +300,15 @@ def _initial_weights(init, rng, shape, dtype):
     """``(W, b)`` for filters of ``shape`` ``(F, C, kh, kw)``; ``W`` as ``(F, C kh kw)``."""
     F, C, kh, kw = shape
     fan_in = C * kh * kw
-    if init == "glorot_uniform":
+    if isinstance(init, str) and init == "glorot_uniform":
         # Glorot with fan_out = F kh kw: r = sqrt(6 / (fan_in + F kh kw)), drawn
         # by glorot_uniform for an (F, fan_in) matrix with the gain rescaled.
         gain = 6.0 * (fan_in + F) / (fan_in + F * kh * kw)
         return glorot_uniform(rng, fan_in, F, dtype=dtype, gain=gain)
-    return INITIALIZERS[init](rng, fan_in, F, dtype=dtype)
+    w, b = (init if callable(init) else INITIALIZERS[init])(rng, fan_in, F, dtype=dtype)
+    if np.shape(w) != (F, fan_in) or np.shape(b) != (F,):
+        raise ValueError(
+            f"init must return W of shape {(F, fan_in)} and b of shape {(F,)}, "
+            f"got {np.shape(w)} and {np.shape(b)}."
+        )
+    return w, b
