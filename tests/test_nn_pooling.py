@@ -1,5 +1,5 @@
-"""Tests of the pooling layers ``nn.MaxPool2d``: gradients, loop references,
-ties, both memory layouts, state."""
+"""Tests of the pooling layers ``nn.MaxPool2d`` and ``nn.AvgPool2d``: gradients,
+loop references, ties, both memory layouts, state."""
 
 import numpy as np
 import pytest
@@ -114,7 +114,84 @@ def test_maxpool_ties_first_max_in_row_major_order():
     np.testing.assert_array_equal(grad, [[[[0.0, 1.0], [0.0, 0.0]]]])
 
 
-POOLS = [nn.MaxPool2d]
+@pytest.mark.parametrize("shape, k, s", POOL_CASES)
+def test_avgpool_gradient_check(shape, k, s):
+    pool = nn.AvgPool2d(k, s)
+    x = RNG.normal(size=shape)
+    target = RNG.normal(size=pool.forward(x).shape)
+    errors = gradient_check(pool, nn.MSECriterion(), x, target)
+    assert set(errors) == {"input"}
+    assert errors["input"] < 1e-6, errors
+
+
+def naive_avgpool_grad(x, g, kernel, stride):
+    """Each window's delta shared equally, ``1 / (kh kw)``, by its elements."""
+    (kh, kw), (sh, sw) = kernel, stride
+    gi = np.zeros_like(x)
+    for s, c, i, j in np.ndindex(g.shape):
+        gi[s, c, i * sh : i * sh + kh, j * sw : j * sw + kw] += g[s, c, i, j] / (kh * kw)
+    return gi
+
+
+@pytest.mark.parametrize("layout", ["C", "batch-last"])
+@pytest.mark.parametrize("shape, k, s", POOL_CASES)
+def test_avgpool_matches_loop_reference(shape, k, s, layout):
+    pool = nn.AvgPool2d(k, s)
+    x = RNG.normal(size=shape)
+    expected = naive_pool(x, pool.kernel_size, pool.stride, lambda w: w.mean(axis=(2, 3)))
+    g = RNG.normal(size=expected.shape)
+    expected_grad = naive_avgpool_grad(x, g, pool.kernel_size, pool.stride)
+    if layout == "batch-last":
+        x, g = batch_last(x), batch_last(g)
+    np.testing.assert_allclose(pool.forward(x), expected, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(pool.infer(x), expected, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(pool.backward(x, g), expected_grad, rtol=1e-14, atol=1e-15)
+
+
+def test_avgpool_output_and_backward_without_forward():
+    x = np.arange(2 * 3 * 7 * 5).reshape(2, 3, 7, 5)  # integers: averaged in float64
+    out = nn.AvgPool2d(2).forward(x)
+    assert out.shape == (2, 3, 3, 2) and out.dtype == np.float64
+    expected = x[:, :, :6, :4].reshape(2, 3, 3, 2, 2, 2).mean(axis=(3, 5))
+    np.testing.assert_array_equal(out, expected)
+    # linear: backward needs nothing from a forward; cropped rows/columns get zero
+    grad = nn.AvgPool2d(2).backward(x, np.ones((2, 3, 3, 2)))
+    np.testing.assert_array_equal(grad[:, :, :6, :4], 0.25)
+    assert not grad[:, :, 6:].any() and not grad[:, :, :, 4:].any()
+    x32 = x.astype(np.float32)
+    assert nn.AvgPool2d(3, 2).forward(x32).dtype == np.float32
+    assert nn.AvgPool2d(3, 2).backward(x32, np.ones((2, 3, 3, 2), np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="grad_output"):
+        nn.AvgPool2d(2).backward(x, np.ones((2, 3, 2, 2)))
+
+
+def test_avgpool_in_a_convnet():
+    """Behind a Conv2d (batch-last activations) and in front of Flatten."""
+    rng = np.random.default_rng(3)
+    model = nn.Sequential(
+        nn.Conv2d(2, 3, 3, padding=1, rng=rng),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(3, 2, 2, rng=rng),
+        nn.AvgPool2d((2, 1), 1),
+        nn.Flatten(),
+        nn.Linear(2 * 1 * 1, 3, rng=rng),
+    )
+    x = rng.normal(size=(3, 2, 6, 5))
+    errors = gradient_check(model, nn.CrossEntropyCriterion(), x, np.array([0, 2, 1]))
+    assert len(errors) == 7
+    assert max(errors.values()) < 1e-6, errors
+    np.testing.assert_allclose(model.infer(x), model.forward(x), rtol=1e-14, atol=1e-15)
+
+
+def test_exported():
+    assert "AvgPool2d" in nn.__all__ and "MaxPool2d" in nn.__all__
+    from sknn_backprop.nn.pooling import AvgPool2d, MaxPool2d
+
+    assert AvgPool2d is nn.AvgPool2d and MaxPool2d is nn.MaxPool2d
+
+
+POOLS = [nn.MaxPool2d, nn.AvgPool2d]
 
 
 @pytest.mark.parametrize("cls", POOLS)

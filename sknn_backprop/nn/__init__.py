@@ -44,7 +44,7 @@ from .layers import Dropout, Flatten, GaussianNoise, RandomShift, Reshape
 from .linear import Linear
 from .module import Module, Sequential
 from .optim import SGD, Adam
-from .pooling import MaxPool2d
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
     "Module",
@@ -52,6 +52,7 @@ __all__ = [
     "Linear",
     "Conv2d",
     "MaxPool2d",
+    "AvgPool2d",
     "Identity",
     "Sigmoid",
     "Tanh",

@@ -1,8 +1,10 @@
-"""Pooling on ``(N, C, H, W)`` batches: Torch7's ``SpatialMaxPooling``.
+"""Pooling on ``(N, C, H, W)`` batches: Torch7's ``SpatialMaxPooling`` and
+``SpatialAveragePooling``.
 
-It reduces every ``kh x kw`` window, the lecture's
+Both reduce every ``kh x kw`` window, the lecture's
 
     b[i', j'] = max_{(i, j) in Omega(i', j')} a[i, j]     (max-pooling)
+    b[i', j'] = 1 / (kh kw) sum_{(i, j) in Omega(i', j')} a[i, j]     (average pooling)
 
 by a loop over the ``kh * kw`` offsets inside a window, each a strided view of
 the input covering every window at once.  Windows that would cross the border
@@ -12,10 +14,10 @@ input (C order or the convolutions' batch-last, see ``_im2col.py``).
 
 import numpy as np
 
-from ._im2col import _buffer_like, _out_size, _pair, _pair_str, _transpose_4d
+from ._im2col import _as_float, _buffer_like, _out_size, _pair, _pair_str, _transpose_4d
 from .module import Module
 
-__all__ = ["MaxPool2d"]
+__all__ = ["MaxPool2d", "AvgPool2d"]
 
 
 class _Pool2d(Module):
@@ -184,3 +186,102 @@ class MaxPool2d(_Pool2d):
         super().clear_state()
         self.argmax = None
         return self
+
+
+class AvgPool2d(_Pool2d):
+    """2-D average pooling on ``(N, C, H, W)`` batches, as Torch7's ``nn.SpatialAveragePooling``.
+
+    ``output[n, c, i', j']`` is the mean of the ``kh x kw`` window starting at
+    ``(stride_h i', stride_w j')``, always divided by ``kh kw``.  Windows that
+    would cross the border are dropped (no padding, floor-sized output):
+    ``H' = (H - kh) // stride_h + 1`` (same for ``W'``).
+
+    The layer is linear, so backward needs nothing from forward: every element
+    of a window receives ``1 / (kh kw)`` of the window's gradient, and where
+    windows overlap (``stride < kernel_size``) an element sums the shares of
+    every window it is in.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+        Window height and width.
+    stride : int or (int, int), default=None
+        Step between windows; ``None`` means ``kernel_size`` (non-overlapping).
+
+    Attributes
+    ----------
+    output : ndarray of shape (N, C, H', W')
+        Output of the last ``forward``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> pool = nn.AvgPool2d(2)
+    >>> pool
+    nn.AvgPool2d(2x2)
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> pool.forward(x)
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    >>> pool.backward(x, np.ones((1, 1, 2, 2)))[0, 0]
+    array([[0.25, 0.25, 0.25, 0.25],
+           [0.25, 0.25, 0.25, 0.25],
+           [0.25, 0.25, 0.25, 0.25],
+           [0.25, 0.25, 0.25, 0.25]])
+    """
+
+    def __init__(self, kernel_size, stride=None):
+        super().__init__(kernel_size, stride)
+        self._buf_g = None
+
+    def _pool(self, x, out):
+        """Running sum over the window offsets, divided by the window size ``kh kw``."""
+        ho, wo = out.shape[2:]
+        for o, v in self._windows(x, ho, wo):
+            if o == 0:
+                np.copyto(out, v)
+            else:
+                np.add(out, v, out=out)
+        return np.divide(out, self.kernel_size[0] * self.kernel_size[1], out=out)
+
+    def forward(self, x):
+        x = _as_float(x, np.float64)
+        ho, wo = self._geometry(x)
+        out = _buffer_like(x)(self.output, x.shape[:2] + (ho, wo), x.dtype)  # x's layout
+        self.output = self._pool(x, out)
+        return self.output
+
+    def infer(self, x, owned=False):
+        x = _as_float(x, np.float64)
+        ho, wo = self._geometry(x)
+        return self._pool(x, np.empty(x.shape[:2] + (ho, wo), x.dtype))
+
+    def update_grad_input(self, x, grad_output):
+        x = _as_float(x, np.float64)
+        ho, wo = self._geometry(x)
+        if grad_output.shape != x.shape[:2] + (ho, wo):
+            raise ValueError(
+                f"{self!r}: grad_output of shape {grad_output.shape} does not match "
+                f"the output {x.shape[:2] + (ho, wo)} of the input {x.shape}."
+            )
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        dtype = np.result_type(grad_output.dtype, x.dtype)
+        buf = _buffer_like(x)  # the layout of x
+        # each window's share of its gradient, delta / (kh kw), in the layout of x
+        self._buf_g = g = buf(self._buf_g, grad_output.shape, dtype)
+        if buf is _buffer_like(grad_output):
+            np.divide(grad_output, kh * kw, out=g)
+        else:  # mixed layouts would make every pass below strided: one transpose first
+            np.divide(_transpose_4d(grad_output, g), kh * kw, out=g)
+        gi = buf(self.grad_input, x.shape, dtype)
+        tiled = self._tiled(x.shape, ho, wo)
+        if not tiled:
+            gi.fill(0)  # elements outside every window get no gradient
+        overlap = sh < kh or sw < kw
+        for _, view in self._windows(gi, ho, wo):
+            if overlap:
+                np.add(view, g, out=view)
+            else:  # every input element is in at most one window: plain writes
+                np.copyto(view, g)
+        return gi
