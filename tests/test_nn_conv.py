@@ -1,4 +1,8 @@
-"""Tests of ``nn.Conv2d`` and ``nn.MaxPool2d``: gradients, reference outputs, shapes, state."""
+"""Tests of ``nn.Conv2d``: gradients, shapes, dtypes, initialisation, state.
+
+The fast paths (im2col + GEMM, col2im) are pinned to loop references in
+``test_nn_im2col.py``; the pooling layers are tested in ``test_nn_pooling.py``.
+"""
 
 import numpy as np
 import pytest
@@ -7,23 +11,6 @@ from sknn_backprop import nn
 from sknn_backprop.nn import gradient_check
 
 RNG = np.random.default_rng(42)
-
-
-def naive_conv(x, weight, bias, stride, padding):
-    """Loop reference: the lecture's cross-correlation with zero padding and stride."""
-    n, c, h, w = x.shape
-    f, _, kh, kw = weight.shape
-    (sh, sw), (ph, pw) = stride, padding
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-    out = np.zeros((n, f, ho, wo))
-    for s in range(n):
-        for g in range(f):
-            for i in range(ho):
-                for j in range(wo):
-                    patch = xp[s, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
-                    out[s, g, i, j] = np.sum(patch * weight[g]) + (0 if bias is None else bias[g])
-    return out
 
 
 def distinct(shape, rng=RNG):
@@ -58,73 +45,11 @@ def test_conv_gradient_check_no_bias():
     assert max(errors.values()) < 1e-6, errors
 
 
-@pytest.mark.parametrize("shape, f, k, s, p", CONV_CASES)
-def test_conv_matches_naive_cross_correlation(shape, f, k, s, p):
-    conv = nn.Conv2d(shape[1], f, k, stride=s, padding=p, rng=np.random.default_rng(1))
-    x = RNG.normal(size=shape)
-    expected = naive_conv(x, conv.weight, conv.bias, conv.stride, conv.padding)
-    np.testing.assert_allclose(conv.forward(x), expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(conv.infer(x), expected, rtol=1e-12, atol=1e-12)
-
-
 def test_conv_is_cross_correlation_not_convolution():
     conv = nn.Conv2d(1, 1, (1, 2), bias=False)
     conv.weight[...] = [[[[1.0, 0.0]]]]  # picks the left input of each window
     out = conv.forward(np.array([[[[1.0, 2.0, 3.0]]]]))
     np.testing.assert_array_equal(out, [[[[1.0, 2.0]]]])
-
-
-@pytest.mark.parametrize(
-    "shape, k, s",
-    [
-        ((2, 3, 6, 6), 2, None),
-        ((2, 2, 7, 5), 2, None),
-        ((2, 2, 7, 8), 3, 2),
-        ((2, 2, 7, 8), 2, 3),
-        ((1, 2, 5, 6), (2, 3), (1, 2)),
-    ],
-)
-def test_maxpool_gradient_check(shape, k, s):
-    pool = nn.MaxPool2d(k, s)
-    x = distinct(shape)
-    target = RNG.normal(size=pool.forward(x).shape)
-    # values are 0.1 apart, so a step of 1e-4 never changes the argmax
-    errors = gradient_check(pool, nn.MSECriterion(), x, target, eps=1e-4)
-    assert errors["input"] < 1e-6, errors
-
-
-def test_maxpool_output_and_floor_size():
-    x = distinct((2, 3, 7, 5))
-    out = nn.MaxPool2d(2).forward(x)
-    assert out.shape == (2, 3, 3, 2)
-    expected = x[:, :, :6, :4].reshape(2, 3, 3, 2, 2, 2).max(axis=(3, 5))
-    np.testing.assert_array_equal(out, expected)
-    out = nn.MaxPool2d(3, stride=2).forward(x)
-    assert out.shape == (2, 3, 3, 2)
-    assert out[1, 2, 2, 1] == x[1, 2, 4:7, 2:5].max()
-
-
-@pytest.mark.parametrize("k, s", [(2, None), (3, 2), (2, 1)])
-def test_maxpool_ties_route_to_exactly_one_element(k, s):
-    pool = nn.MaxPool2d(k, s)
-    x = np.ones((2, 2, 6, 6))
-    out = pool.forward(x)
-    grad = pool.backward(x, np.ones_like(out))
-    # the first element of each window (row-major) gets the whole gradient
-    assert grad.sum() == out.size
-    assert np.all(pool.argmax == 0)
-    stride = pool.stride[0]
-    expected = np.zeros_like(x)
-    expected[:, :, : stride * out.shape[2] : stride, : stride * out.shape[3] : stride] = 1
-    np.testing.assert_array_equal(grad, expected)
-
-
-def test_maxpool_ties_first_max_in_row_major_order():
-    pool = nn.MaxPool2d(2)
-    x = np.array([[[[0.0, 5.0], [5.0, 5.0]]]])
-    pool.forward(x)
-    grad = pool.backward(x, np.ones((1, 1, 1, 1)))
-    np.testing.assert_array_equal(grad, [[[[0.0, 1.0], [0.0, 0.0]]]])
 
 
 def test_small_convnet_gradient_check():
@@ -213,21 +138,15 @@ def _same_state(before, module):
             assert after[k] is v or after[k] == v, k
 
 
-@pytest.mark.parametrize(
-    "module, shape",
-    [(nn.Conv2d(3, 4, 3, stride=2, padding=1), (5, 3, 7, 6)), (nn.MaxPool2d(3, 2), (5, 3, 7, 6))],
-)
-def test_infer_equals_forward_and_writes_nothing(module, shape):
+def test_infer_equals_forward_and_writes_nothing():
+    module, shape = nn.Conv2d(3, 4, 3, stride=2, padding=1), (5, 3, 7, 6)
     x = distinct(shape)
-    x2 = distinct(shape)
-    module.forward(x2)  # populate the caches, then check infer leaves them alone
-    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(module).items()}
+    module.forward(distinct(shape))  # populate the caches, then check infer leaves them alone
+    before = _state(module)
     ids = {k: id(v) for k, v in vars(module).items()}
     inferred = module.infer(x)
     assert {k: id(v) for k, v in vars(module).items()} == ids
-    for k, v in before.items():
-        if isinstance(v, np.ndarray):
-            np.testing.assert_array_equal(getattr(module, k), v)
+    _same_state(before, module)
     np.testing.assert_array_equal(inferred, module.forward(x))
 
 
@@ -268,13 +187,7 @@ def test_conv_bad_arguments(kwargs, name):
         nn.Conv2d(**args)
 
 
-def test_maxpool_bad_arguments_and_inputs():
-    with pytest.raises(ValueError, match="kernel_size"):
-        nn.MaxPool2d(0)
-    with pytest.raises(ValueError, match="stride"):
-        nn.MaxPool2d(2, stride=-1)
-    with pytest.raises(ValueError, match="kernel"):
-        nn.MaxPool2d(3).forward(np.zeros((1, 1, 2, 5)))
+def test_conv_bad_inputs():
     with pytest.raises(ValueError, match="expects input"):
         nn.Conv2d(3, 2, 3).forward(np.zeros((1, 2, 5, 5)))
     with pytest.raises(ValueError, match="kernel"):
@@ -289,8 +202,12 @@ def test_repr():
         "nn.Conv2d(3 -> 8, 3x3, stride 2x1, no bias)"
     )
     assert repr(nn.Conv2d(1, 4, (1, 4))) == "nn.Conv2d(1 -> 4, 1x4)"
-    assert repr(nn.MaxPool2d(2)) == "nn.MaxPool2d(2x2)"
-    assert repr(nn.MaxPool2d(3, 2)) == "nn.MaxPool2d(3x3, stride 2)"
+
+
+def test_old_import_path():
+    from sknn_backprop.nn.conv import Conv2d, MaxPool2d
+
+    assert Conv2d is nn.Conv2d and MaxPool2d is nn.MaxPool2d
 
 
 def test_get_parameters_and_training_step():
@@ -334,15 +251,44 @@ def test_backward_scale_and_accumulation():
 
 
 def test_clear_state_drops_caches():
-    conv, pool = nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)
+    conv = nn.Conv2d(1, 2, 3)
     x = RNG.normal(size=(2, 1, 6, 6))
-    pool.forward(conv.forward(x))
+    conv.forward(x)
     conv.clear_state()
-    pool.clear_state()
-    assert conv.output is None and pool.output is None and pool.argmax is None
+    assert conv.output is None
     assert all(v is None for k, v in vars(conv).items() if k.startswith("_buf"))
     # backward after clear_state recomputes the columns
     conv.forward(x)
     conv.clear_state()
     conv.acc_grad_parameters(x, np.ones((2, 2, 4, 4)))
     assert np.any(conv.grad_weight != 0)
+
+
+def test_init_callable_as_linear():
+    calls = []
+
+    def constant(rng, fan_in, fan_out, dtype=np.float64):
+        calls.append((fan_in, fan_out, dtype))
+        w = np.arange(fan_out * fan_in, dtype=dtype).reshape(fan_out, fan_in)
+        return w, np.full(fan_out, 0.5, dtype=dtype)
+
+    conv = nn.Conv2d(3, 4, (2, 5), init=constant, dtype=np.float32)
+    # called as Linear calls it, with fan_in = C kh kw and fan_out = F (the rows of W)
+    assert calls == [(3 * 2 * 5, 4, np.float32)]
+    np.testing.assert_array_equal(conv.weight, np.arange(120).reshape(4, 3, 2, 5))
+    assert conv.weight.dtype == np.float32 and conv.weight.flags.c_contiguous
+    np.testing.assert_array_equal(conv.bias, np.full(4, 0.5))
+    assert conv.bias.dtype == np.float32
+    # the functions of nn.init give the same filters as their names
+    for name in ("he_normal", "lecun_uniform"):
+        by_name = nn.Conv2d(3, 4, 3, rng=np.random.default_rng(1), init=name)
+        by_func = nn.Conv2d(3, 4, 3, rng=np.random.default_rng(1), init=nn.init.INITIALIZERS[name])
+        np.testing.assert_array_equal(by_func.weight, by_name.weight)
+        np.testing.assert_array_equal(by_func.bias, by_name.bias)
+    # and the generator handed in is the one the callable gets
+    drawn = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(7), init=nn.init.lecun_uniform)
+    w, _ = nn.init.lecun_uniform(np.random.default_rng(7), 18, 3)
+    np.testing.assert_array_equal(drawn.weight, w.reshape(3, 2, 3, 3))
+    assert nn.Conv2d(3, 4, 3, init=constant, bias=False).bias is None
+    with pytest.raises(ValueError, match=r"init must return W of shape \(4, 27\)"):
+        nn.Conv2d(3, 4, 3, init=lambda rng, fi, fo, dtype: (np.zeros((fi, fo)), np.zeros(fo)))

@@ -29,7 +29,7 @@ from .activation import (
     Softmax,
     Tanh,
 )
-from .conv import Conv2d, MaxPool2d
+from .conv import Conv2d
 from .criterion import (
     BCECriterion,
     BCEWithLogitsCriterion,
@@ -44,6 +44,7 @@ from .layers import Dropout, Flatten, GaussianNoise, RandomShift, Reshape
 from .linear import Linear
 from .module import Module, Sequential
 from .optim import SGD, Adam
+from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
     "Module",
@@ -51,6 +52,7 @@ __all__ = [
     "Linear",
     "Conv2d",
     "MaxPool2d",
+    "AvgPool2d",
     "Identity",
     "Sigmoid",
     "Tanh",
