@@ -49,10 +49,17 @@ def _tensor_type(variable):
     return DoubleTensorType if _dtype_of(variable) == np.float64 else FloatTensorType
 
 
+def _check_operator(operator, n_outputs):
+    """Check the operator's inputs, outputs and estimator (fitted); return the estimator."""
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=n_outputs)
+    check_input_and_output_types(operator, good_input_types=_INPUT_TYPES)
+    check_is_fitted(operator.raw_operator)
+    return operator.raw_operator
+
+
 def _start(scope, operator, container):
-    """Check the estimator and the opset; return ``(estimator, Graph, input name)``."""
+    """Check the opset; return ``(estimator, Graph, input name)``."""
     est = operator.raw_operator
-    check_is_fitted(est)
     if container.target_opset < MIN_OPSET:
         raise ValueError(
             f"The ONNX export of {type(est).__name__} needs target_opset >= {MIN_OPSET}, "
@@ -99,9 +106,7 @@ def _label_values(classes):
 
 def classifier_shapes(operator):
     """Label ``(N,)`` (``(N, n_classes)`` multilabel) and probabilities ``(N, n_classes)``."""
-    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
-    check_input_and_output_types(operator, good_input_types=_INPUT_TYPES)
-    est = operator.raw_operator
+    est = _check_operator(operator, 2)
     n = operator.inputs[0].get_first_dimension()
     classes = _label_values(get_label_classes(operator.scope_inst, est))
     label_type = StringTensorType if classes.dtype == object else Int64TensorType
@@ -111,6 +116,7 @@ def classifier_shapes(operator):
 
 def classifier_parser(scope, model, inputs, custom_parsers=None):
     """skl2onnx's classifier parser (options zipmap, nocl, output_class_labels)."""
+    check_is_fitted(model)
     zipmap = scope.get_options(model, dict(zipmap=True))["zipmap"]
     if zipmap is True and isinstance(inputs[0].type, DoubleTensorType):
         raise ValueError(
@@ -158,10 +164,8 @@ def convert_classifier(scope, operator, container):
 # ----------------------------------------------------------------- regressors
 def regressor_shapes(operator):
     """Predictions ``(N, n_outputs)``, in the input's float type."""
-    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
-    check_input_and_output_types(operator, good_input_types=_INPUT_TYPES)
+    est = _check_operator(operator, 1)
     n = operator.inputs[0].get_first_dimension()
-    est = operator.raw_operator
     operator.outputs[0].type = _tensor_type(operator.inputs[0])([n, est.n_outputs_])
 
 
