@@ -72,7 +72,7 @@ def to_onnx(estimator, X_sample=None, **kwargs):
     >>> from sknn_backprop import MLPClassifier
     >>> from sknn_backprop.export import to_onnx
     >>> X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
-    >>> clf = MLPClassifier((5,), max_iter=5).fit(X, X[:, 0] > 0)
+    >>> clf = MLPClassifier((5,), solver="lbfgs", random_state=0).fit(X, X[:, 0] > 0)
     >>> onx = to_onnx(clf, X[:1], options={"zipmap": False})
     >>> [o.name for o in onx.graph.output]
     ['label', 'probabilities']
