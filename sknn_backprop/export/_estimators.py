@@ -124,41 +124,44 @@ def classifier_parser(scope, model, inputs, custom_parsers=None):
             "input with options={'zipmap': False} (or 'columns')."
         )
     outputs = _parse_sklearn_classifier(scope, model, inputs, custom_parsers=custom_parsers)
-    if zipmap is True and _multilabel(model):  # ZipMap passes the (N, n_classes) labels on
+    if zipmap is not False and _multilabel(model):  # ZipMap passes the labels on
         outputs[0].type = Int64TensorType([None, len(model.classes_)])
     return outputs
 
 
-def _probabilities(g, est, raw):
+def _probabilities(g, est, raw, output):
     """``est._proba(raw)``: ``[1 - p, p]`` (binary), renormalised sigmoids, clipped."""
     if est.n_outputs_ == 1:
         p = g.op("Concat", [g.op("Sub", [g.const(1, "one"), raw]), raw], axis=1)
-    elif est.loss == "squared_error" and not _multilabel(est):
+    elif getattr(est, "loss", None) == "squared_error" and not _multilabel(est):
         axes = g.const([1], "axes", dtype=np.int64)
         p = g.op("Div", [raw, g.op("ReduceSum", [raw, axes], keepdims=1)])
     else:
         p = raw
-    eps = np.finfo(g.dtype).eps
-    return p, [g.const(eps * eps, "proba_min"), g.const(1 - eps, "proba_max")]
+    eps = np.finfo(g.dtype).eps  # strictly inside (0, 1), as predict_proba
+    bounds = [g.const(eps * eps, "proba_min"), g.const(1 - eps, "proba_max")]
+    return g.op("Clip", [p, *bounds], output)
+
+
+def _labels(g, est, classes, raw, output):
+    """``est._decode(raw)``: the labels of ``LabelBinarizer.inverse_transform``."""
+    if _multilabel(est):  # indicators p > 0.5
+        above = g.op("Greater", [raw, g.const(0.5, "threshold")])
+        return g.op("Cast", [above], output, to=TensorProto.INT64)
+    if est.n_outputs_ == 1:  # binary: p > 0.5 is the argmax of [1 - p, p]
+        raw = g.op("Concat", [g.op("Sub", [g.const(1, "one"), raw]), raw], axis=1)
+    index = g.op("ArgMax", [raw], axis=1, keepdims=0)  # the first maximum, as numpy's
+    classes = _label_values(classes)
+    return g.op("Gather", [g.const(classes, "classes", dtype=classes.dtype), index], output)
 
 
 def convert_classifier(scope, operator, container):
     """Labels (``predict``) and probabilities (``predict_proba``) of a classifier."""
     est, g, x = _start(scope, operator, container)
     raw = raw_output(g, est, x)
-    proba, bounds = _probabilities(g, est, raw)
-    g.op("Clip", [proba, *bounds], output=operator.outputs[1].full_name)
-    label = operator.outputs[0].full_name
-    if _multilabel(est):  # LabelBinarizer.inverse_transform: p > 0.5
-        g.op(
-            "Cast", [g.op("Greater", [raw, g.const(0.5, "threshold")])], label, to=TensorProto.INT64
-        )
-        return
-    # the first maximum, as numpy's argmax (binary: [1 - p, p] picks 1 iff p > 0.5)
-    scores = proba if est.n_outputs_ == 1 else raw
-    index = g.op("ArgMax", [scores], axis=1, keepdims=0)
-    classes = _label_values(get_label_classes(scope, est))
-    g.op("Gather", [g.const(classes, "classes", dtype=classes.dtype), index], label, axis=0)
+    label, proba = (out.full_name for out in operator.outputs)
+    _probabilities(g, est, raw, proba)
+    _labels(g, est, get_label_classes(scope, est), raw, label)
 
 
 # ----------------------------------------------------------------- regressors
