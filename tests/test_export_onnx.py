@@ -77,6 +77,18 @@ def test_mlp_classifier_multilabel(dtype):
     assert label.shape == Y.shape
 
 
+def test_multilabel_zipmap_and_integer_input():
+    X, Y = make_multilabel_classification(n_samples=40, n_features=5, n_classes=3, random_state=0)
+    clf = MLPClassifier((6,), max_iter=20, random_state=0).fit(X, Y)
+    label, proba = _run(to_onnx(clf, X[:1].astype(np.float32)), X.astype(np.float32))
+    np.testing.assert_array_equal(label, clf.predict(X))
+    assert sorted(proba[0]) == [0, 1, 2]
+    Xi = X.astype(np.int64)  # integer counts: cast to float32 in the graph
+    label, proba = _run(to_onnx(clf, Xi[:1], options=NO_ZIPMAP), Xi)
+    np.testing.assert_array_equal(label, clf.predict(X))
+    np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "activation", ["identity", "logistic", "tanh", "relu", "leaky_relu", "abs"]
 )
@@ -213,6 +225,25 @@ def test_double_input_with_zipmap_is_a_clear_error():
     clf = MLPClassifier((4,), max_iter=5, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="zipmap"):
         to_onnx(clf, X[:1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_modules_beyond_the_estimators_defaults(dtype):
+    """Reshape, nested Sequential, LogSoftmax, Linear without bias, strided Conv2d
+    without bias and overlapping pools: a network given by hand converts too."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 36)).astype(dtype)
+    reg = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, X[:, :3])
+    reg.model_ = nn.Sequential(
+        nn.Reshape(1, 6, 6),
+        nn.Conv2d(1, 2, 3, stride=2, padding=(1, 0), bias=False, dtype=dtype),
+        nn.MaxPool2d(2, stride=1),
+        nn.Sequential(nn.Flatten(), nn.Linear(4, 3, bias=False, dtype=dtype), nn.LogSoftmax()),
+    )
+    # double graphs run Conv in float32
+    _check_regressor(reg, X, RTOL[np.float32])
+    onnx = pytest.importorskip("onnx")
+    onnx.checker.check_model(to_onnx(reg, X[:1]), full_check=True)
 
 
 def test_unsupported_module_is_named():
