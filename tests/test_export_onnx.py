@@ -255,6 +255,13 @@ def test_unsupported_module_is_named():
         to_onnx(clf, X[:1], options=NO_ZIPMAP)
 
 
+def test_old_opset_is_a_clear_error():
+    X, y = _classification(np.float32)
+    clf = MLPClassifier((4,), max_iter=5, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="target_opset >= 13"):
+        to_onnx(clf, X[:1], options=NO_ZIPMAP, target_opset=12)
+
+
 @pytest.mark.parametrize("est", [MLPRegressor(), MLPClassifier(), ConvNetClassifier()])
 def test_unfitted_estimator(est):
     from sklearn.exceptions import NotFittedError

@@ -73,7 +73,23 @@ def _start(scope, operator, container):
 
 
 def raw_output(g, est, x):
-    """The nodes of ``est._raw_predict`` on ``x`` (flat rows); return the output name."""
+    """Emit the nodes of ``est._raw_predict`` on ``x``; return the output name.
+
+    Parameters
+    ----------
+    g : Graph
+        Where the nodes go.
+    est : estimator
+        A fitted estimator: ``model_``, or ``estimators_`` when ``n_estimators > 1``,
+        and ``input_shape_`` if its network takes ``(N, C, H, W)`` images.
+    x : str
+        Name of the input: flat rows, in the graph's dtype.
+
+    Returns
+    -------
+    raw : str
+        Name of the network's output (the members' mean for a bagged estimator).
+    """
     shape = getattr(est, "input_shape_", None)
     if shape is not None:  # _prepare_X: flat rows -> (N, C, H, W) images
         x = g.op("Reshape", [x, g.const([-1, *shape], "input_shape", dtype=np.int64)])
