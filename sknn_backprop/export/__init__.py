@@ -1,0 +1,82 @@
+"""Export fitted estimators (and pipelines holding them) to ONNX.
+
+Importing this module registers the estimators with skl2onnx, so that
+``skl2onnx.to_onnx`` converts pipelines that mix scikit-learn steps and ours;
+:func:`to_onnx` is the same call for one estimator or a pipeline.
+
+Needs the ``onnx`` extra: ``pip install "sknn_backprop[onnx]"`` (onnx and
+skl2onnx; onnxruntime to run the exported models).  See ``docs/export.rst``.
+"""
+
+try:
+    import onnx  # noqa: F401
+    import skl2onnx
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "sknn_backprop.export needs onnx and skl2onnx, which are not installed: "
+        'pip install "sknn_backprop[onnx]"'
+    ) from exc
+
+import numpy as np
+
+from .._convnet import ConvNetClassifier
+from .._mlp import MLPClassifier, MLPRegressor
+from ._estimators import KINDS, raw_output, register_estimator
+from ._graph import MODULE_CONVERTERS, Graph, module_converter, network_graph
+
+__all__ = [
+    "to_onnx",
+    "register_estimator",
+    "MODULE_CONVERTERS",
+    "KINDS",
+    "Graph",
+    "network_graph",
+    "module_converter",
+    "raw_output",
+]
+
+register_estimator(MLPClassifier, "classifier")
+register_estimator(ConvNetClassifier, "classifier")
+register_estimator(MLPRegressor, "regressor")
+
+
+def to_onnx(estimator, X_sample=None, **kwargs):
+    """Convert a fitted estimator, or a pipeline holding ours, to ONNX.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        A fitted :class:`~sknn_backprop.MLPClassifier`,
+        :class:`~sknn_backprop.MLPRegressor` or
+        :class:`~sknn_backprop.ConvNetClassifier`, or any estimator skl2onnx
+        converts with those inside (a ``Pipeline``, for example).
+    X_sample : array-like, default=None
+        A few rows of input, for the input's type and width (float32 input: the
+        graph computes in float32; float64: in double).  Images of shape
+        ``(n, H, W)`` or ``(n, C, H, W)`` are taken as their flat rows, the
+        model's input.  ``None`` if ``initial_types`` is given.
+    **kwargs
+        Passed on to :func:`skl2onnx.to_onnx` (``target_opset``, ``options``
+        such as ``{"zipmap": False}``, ``initial_types``, ...).
+
+    Returns
+    -------
+    onx : onnx.ModelProto
+        The model: classifiers have the outputs ``label`` and ``probabilities``
+        (a list of dicts with the default ``zipmap=True``), regressors
+        ``variable``, of shape ``(N, n_outputs)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import MLPClassifier
+    >>> from sknn_backprop.export import to_onnx
+    >>> X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    >>> clf = MLPClassifier((5,), solver="lbfgs", random_state=0).fit(X, X[:, 0] > 0)
+    >>> onx = to_onnx(clf, X[:1], options={"zipmap": False})
+    >>> [o.name for o in onx.graph.output]
+    ['label', 'probabilities']
+    """
+    if isinstance(X_sample, np.ndarray) and X_sample.ndim > 2:
+        X_sample = X_sample.reshape(X_sample.shape[0], -1)
+    return skl2onnx.to_onnx(estimator, X_sample, **kwargs)
