@@ -268,3 +268,42 @@ def test_unfitted_estimator(est):
 
     with pytest.raises(NotFittedError):
         to_onnx(est, np.zeros((1, 4), dtype=np.float32))
+
+
+# ------------------------------------------------------------------ NeuralNet*
+def _user_convnet(n_classes):
+    return nn.Sequential(
+        nn.Reshape(1, 6, 6),
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Reshape(27),
+        nn.Linear(27, n_classes),
+        nn.LogSoftmax(),
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_neuralnet_classifier(dtype, n_classes):
+    from sknn_backprop import NeuralNetClassifier
+
+    X, y = _digits_like(dtype, n_classes=n_classes)
+    # a two-class LogSoftmax module has two outputs: the graph takes them as they are
+    conv = NeuralNetClassifier(_user_convnet(n_classes), max_iter=5, random_state=0).fit(X, y)
+    _check_classifier(conv, X, ATOL[np.float32])
+    dense = NeuralNetClassifier(max_iter=5, random_state=0, n_estimators=2).fit(X, y)
+    _check_classifier(dense, X, ATOL[dtype])
+
+
+def test_neuralnet_regressor_and_unsupported_module():
+    from sknn_backprop import NeuralNetRegressor
+
+    X, y = _digits_like(np.float32)
+    reg = NeuralNetRegressor(max_iter=5, random_state=0).fit(X, y + 5.0)  # away from 0
+    _check_regressor(reg, X, RTOL[np.float32])
+    prelu = NeuralNetRegressor(
+        nn.Sequential(nn.Linear(36, 4), nn.PReLU(), nn.Linear(4, 1)), max_iter=2
+    ).fit(X, y.astype(float))
+    with pytest.raises(NotImplementedError, match="nn.PReLU is not supported"):
+        to_onnx(prelu, X[:1])

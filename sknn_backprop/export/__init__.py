@@ -21,6 +21,7 @@ import numpy as np
 
 from .._convnet import ConvNetClassifier
 from .._mlp import MLPClassifier, MLPRegressor
+from .._neuralnet import NeuralNetClassifier, NeuralNetRegressor
 from ._estimators import KINDS, raw_output, register_estimator
 from ._graph import MODULE_CONVERTERS, Graph, module_converter, network_graph
 
@@ -38,6 +39,8 @@ __all__ = [
 register_estimator(MLPClassifier, "classifier")
 register_estimator(ConvNetClassifier, "classifier")
 register_estimator(MLPRegressor, "regressor")
+register_estimator(NeuralNetClassifier, "classifier")
+register_estimator(NeuralNetRegressor, "regressor")
 
 
 def to_onnx(estimator, X_sample=None, **kwargs):
