@@ -18,7 +18,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from . import _docs, nn
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
-from ._network import activation_module, dense_stack, input_regularisers, positive_ints
+from ._network import (
+    activation_module,
+    dense_stack,
+    init_function,
+    input_regularisers,
+    positive_ints,
+)
 
 __all__ = ["ConvNetClassifier"]
 
@@ -353,7 +359,7 @@ default='relu'
                 padding=pad,
                 rng=rng,
                 dtype=dtype,
-                init=self.weight_init,
+                init=init_function(self, kernel[0] * kernel[1]),
             )
             mods += [conv, activation_module(self.activation)]
             if pool != (1, 1):

@@ -57,14 +57,15 @@ def per_layer(value, n_layers, name):
     return values
 
 
-def init_function(est):
+def init_function(est, kernel_area=1):
     """The weight initialiser: scikit-learn's Glorot uniform by default.
 
-    As scikit-learn, Glorot's gain is 2 instead of 6 for logistic units.
+    As scikit-learn, Glorot's gain is 2 instead of 6 for logistic units, for
+    dense and convolution layers alike (``kernel_area``: ``kh * kw`` of a filter).
     """
     if est.weight_init == "glorot_uniform":
         gain = 2.0 if est.activation == "logistic" else 6.0
-        return nn.init.GlorotUniform(gain)
+        return nn.init.GlorotUniform(gain, kernel_area)
     return nn.init.INITIALIZERS[est.weight_init]
 
 

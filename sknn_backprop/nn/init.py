@@ -40,16 +40,22 @@ class GlorotUniform:
 
     The estimators hand it to their layers as ``init`` (gain 2 for logistic
     units), so a layer can redraw its weights later (``reset_parameters``).
+    For a convolution, ``kernel_area = kh * kw`` makes Glorot's ``fan_out`` the
+    filter count times the kernel area, as ``Conv2d(init='glorot_uniform')``.
     """
 
-    def __init__(self, gain=6.0):
+    def __init__(self, gain=6.0, kernel_area=1):
         self.gain = float(gain)
+        self.kernel_area = int(kernel_area)
 
     def __call__(self, rng, fan_in, fan_out, dtype=np.float64):
-        return glorot_uniform(rng, fan_in, fan_out, dtype, self.gain)
+        gain = self.gain
+        if self.kernel_area != 1:  # r = sqrt(gain / (fan_in + fan_out kh kw))
+            gain = gain * (fan_in + fan_out) / (fan_in + fan_out * self.kernel_area)
+        return glorot_uniform(rng, fan_in, fan_out, dtype, gain)
 
     def __repr__(self):
-        return f"GlorotUniform(gain={self.gain:g})"
+        return f"GlorotUniform(gain={self.gain:g}, kernel_area={self.kernel_area})"
 
 
 def he_normal(rng, fan_in, fan_out, dtype=np.float64):
