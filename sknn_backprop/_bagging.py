@@ -101,17 +101,53 @@ def _run(est, X, Y, y, jobs):
 
     As scikit-learn's bagging, each worker gets one contiguous share of the
     members (one task, one copy of the data, one BLAS set-up), and the members
-    come back in order.
+    come back in order.  Callbacks (``sklearn.callback``) see one task per
+    member; trained serially, a member's epochs are nested inside its task.
     """
+    root = _ensemble_task(est, X, y, len(jobs))
     n_workers = min(effective_n_jobs(est.n_jobs), len(jobs))
     if n_workers <= 1:
-        return [_train_member(m, X, Y, y, sw, *rest) for m, sw, *rest in jobs]
-    blas = max(1, (os.cpu_count() or 1) // n_workers)
-    bounds = np.linspace(0, len(jobs), n_workers + 1).astype(int)
-    shares = Parallel(n_jobs=n_workers)(
-        delayed(_train_members)(X, Y, y, jobs[a:b], blas) for a, b in zip(bounds, bounds[1:])
-    )
-    return [member for share in shares for member in share]
+        members = [_reported(root, est, X, Y, y, job) for job in jobs]
+    else:
+        blas = max(1, (os.cpu_count() or 1) // n_workers)
+        bounds = np.linspace(0, len(jobs), n_workers + 1).astype(int)
+        shares = Parallel(n_jobs=n_workers)(
+            delayed(_train_members)(X, Y, y, jobs[a:b], blas) for a, b in zip(bounds, bounds[1:])
+        )
+        members = [member for share in shares for member in share]
+        for member in members:  # the workers' progress is not seen here: one task each
+            if root is not None:
+                sub = root.subcontext(task_name="member")
+                sub.call_on_fit_task_begin(estimator=est, X=X, y=y)
+                sub.call_on_fit_task_end(estimator=est, X=X, y=y)
+    if root is not None:
+        root.call_on_fit_task_end(estimator=est, X=X, y=y)
+    return members
+
+
+def _ensemble_task(est, X, y, n_members):
+    """The ensemble's root callback task (``None`` when no callback listens)."""
+    listening = hasattr(est, "_skl_callbacks") or hasattr(est, "_parent_callback_ctx")
+    if not listening or not hasattr(est, "_init_callback_context"):
+        return None
+    root = est._init_callback_context(max_subtasks=n_members)
+    root.call_on_fit_task_begin(estimator=est, X=X, y=y)
+    return root
+
+
+def _reported(root, est, X, Y, y, job):
+    """Train one member inside its own callback task (nested in the ensemble's)."""
+    member, sw, *rest = job
+    if root is None:
+        return _train_member(member, X, Y, y, sw, *rest)
+    sub = root.subcontext(task_name="member")
+    with sub.propagate_callback_context(member):
+        sub.call_on_fit_task_begin(estimator=est, X=X, y=y)
+        _train_member(member, X, Y, y, sw, *rest)
+        sub.call_on_fit_task_end(estimator=est, X=X, y=y)
+    for name in ("_callback_fit_ctx", "_skl_callbacks_to_teardown"):
+        member.__dict__.pop(name, None)  # the member's context ends with its task
+    return member
 
 
 def fit_ensemble(est, data, incremental, first_pass):
