@@ -16,7 +16,7 @@ whose rows are samples.
 (500, 3)
 """
 
-from . import init, layers, optim
+from . import init, layers, normalization, optim
 from .activation import (
     Abs,
     Exp,
@@ -43,6 +43,7 @@ from .gradcheck import gradient_check
 from .layers import Dropout, Flatten, GaussianNoise, RandomShift, Reshape
 from .linear import Linear
 from .module import Module, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d
 from .optim import SGD, Adam
 
 __all__ = [
@@ -61,6 +62,8 @@ __all__ = [
     "Exp",
     "Softmax",
     "LogSoftmax",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Dropout",
     "GaussianNoise",
     "RandomShift",
@@ -78,5 +81,6 @@ __all__ = [
     "gradient_check",
     "init",
     "layers",
+    "normalization",
     "optim",
 ]
