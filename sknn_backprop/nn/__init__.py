@@ -31,6 +31,7 @@ from .activation import (
 )
 from .conv import Conv2d, MaxPool2d
 from .criterion import (
+    AbsCriterion,
     BCECriterion,
     BCEWithLogitsCriterion,
     ClassNLLCriterion,
@@ -38,6 +39,7 @@ from .criterion import (
     CrossEntropyCriterion,
     MSECriterion,
     PoissonNLLCriterion,
+    SmoothL1Criterion,
 )
 from .gradcheck import gradient_check
 from .layers import Dropout, Flatten, GaussianNoise, RandomShift, Reshape
@@ -71,6 +73,8 @@ __all__ = [
     "Reshape",
     "Criterion",
     "MSECriterion",
+    "AbsCriterion",
+    "SmoothL1Criterion",
     "ClassNLLCriterion",
     "CrossEntropyCriterion",
     "BCECriterion",
