@@ -42,7 +42,7 @@ from .criterion import (
     SmoothL1Criterion,
 )
 from .gradcheck import gradient_check
-from .layers import Dropout, Flatten, GaussianNoise, RandomShift, Reshape
+from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
 from .linear import Linear
 from .module import Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
@@ -71,6 +71,7 @@ __all__ = [
     "RandomShift",
     "Flatten",
     "Reshape",
+    "L1Penalty",
     "Criterion",
     "MSECriterion",
     "AbsCriterion",
