@@ -46,7 +46,7 @@ from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Res
 from .linear import Linear
 from .module import Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
-from .optim import SGD, Adam
+from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 
 __all__ = [
     "Module",
@@ -83,6 +83,10 @@ __all__ = [
     "PoissonNLLCriterion",
     "SGD",
     "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
     "gradient_check",
     "init",
     "layers",
