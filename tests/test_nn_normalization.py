@@ -296,3 +296,12 @@ def test_repr_and_describe():
     assert "(2): nn.BatchNorm1d(4)" in repr(model)
     text = model.describe()
     assert "weight : float64 - size: 4" in text and "nn.BatchNorm1d(4)" in text
+    assert "running_mean : float64 - size: 4" in text
+
+
+def test_reset_running_stats(rng):
+    bn = nn.BatchNorm1d(3)
+    bn.forward(rng.normal(2.0, 3.0, size=(10, 3)))
+    assert bn.reset_running_stats() is bn
+    assert_array_equal(bn.running_mean, 0)
+    assert_array_equal(bn.running_var, 1)

@@ -255,6 +255,14 @@ class _BatchNorm(Module):
         self.running_var = self.running_var.astype(dtype)
         return self
 
+    def describe(self):
+        """Torch7-style listing of the tensors, the running estimates included."""
+        lines = super().describe().splitlines()
+        for name in ("running_var", "running_mean"):
+            value = getattr(self, name)
+            lines.insert(2, f"  {name} : {value.dtype.name} - size: {value.shape[0]}")
+        return "\n".join(lines)
+
     def reset_running_stats(self):
         """Running mean 0 and variance 1, as at construction; return self."""
         self.running_mean.fill(0)
