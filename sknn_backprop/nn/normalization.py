@@ -52,7 +52,6 @@ class _BatchNorm(Module):
     """
 
     _n_dim = 2
-    _GRADS = (("grad_weight", "weight"), ("grad_bias", "bias"))
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=np.float64):
         super().__init__()
@@ -100,8 +99,8 @@ class _BatchNorm(Module):
             return col_sum(v)
         return np.add.reduce(v, axis=(0, 2))
 
-    @classmethod
-    def _dot(cls, a, b):
+    @staticmethod
+    def _dot(a, b):
         """Per-channel sums of ``a * b``, without an array-sized temporary."""
         return np.einsum("ij,ij->j" if a.ndim == 2 else "ijk,ijk->j", a, b)
 
@@ -275,8 +274,9 @@ class BatchNorm1d(_BatchNorm):
 
     Training mode normalises each column with the batch's mean and (biased)
     variance, ``y = gamma (x - mu) / sqrt(sigma^2 + eps) + beta``, and updates the
-    running estimates; evaluation mode (``eval()``, and always ``infer``) uses the
-    running mean and variance.  Backward (in training mode) is
+    running estimates (the statistics are unweighted: a criterion's
+    ``sample_weight`` does not enter them); evaluation mode (``eval()``, and always
+    ``infer``) uses the running mean and variance.  Backward (in training mode) is
 
     ``dL/dx_i = gamma / sqrt(sigma^2 + eps) * (g_i - mean_j g_j - x_hat_i mean_j(g_j x_hat_j))``
 
