@@ -350,7 +350,7 @@ class RMSprop(Optimizer):
 
     ``v <- rho v + (1 - rho) g^2`` and ``p <- p - lr g / (sqrt(v) + eps)``: PyTorch's
     ``RMSprop`` (``alpha`` is ``rho``; PyTorch's defaults are ``rho=0.99``,
-    ``lr=0.01``) and Keras's.  scikit-neuralnetwork's ``'rmsprop'`` (Lasagne) puts
+    ``lr=0.01``).  scikit-neuralnetwork's ``'rmsprop'`` (Lasagne) puts
     ``eps = 1e-6`` inside the square root instead, a difference only while ``v``
     is tiny.
 
