@@ -115,11 +115,11 @@ def _run(est, X, Y, y, jobs):
             delayed(_train_members)(X, Y, y, jobs[a:b], blas) for a, b in zip(bounds, bounds[1:])
         )
         members = [member for share in shares for member in share]
-        for member in members:  # the workers' progress is not seen here: one task each
-            if root is not None:
-                sub = root.subcontext(task_name="member")
-                sub.call_on_fit_task_begin(estimator=est, X=X, y=y)
-                sub.call_on_fit_task_end(estimator=est, X=X, y=y)
+        for _ in members if root is not None else ():
+            # the workers' progress is not seen here: one task per member, as it returns
+            sub = root.subcontext(task_name="member")
+            sub.call_on_fit_task_begin(estimator=est, X=X, y=y)
+            sub.call_on_fit_task_end(estimator=est, X=X, y=y)
     if root is not None:
         root.call_on_fit_task_end(estimator=est, X=X, y=y)
     return members
