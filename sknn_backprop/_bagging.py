@@ -11,7 +11,7 @@ The member protocol -- all that this module asks of an estimator:
   ``_fit_network(data, incremental, first_pass)``, which trains its one network
   on a ``TrainingData`` whose targets are already encoded, and
   ``_raw_predict(X)``, its network's outputs for validated ``X``;
-- the ensemble has ``_member_seeds(n)``, ``_decode(raw)`` and ``_score_function``
+- the ensemble has ``_decode(raw)`` and ``_score_function``
   (and, for classifiers, ``_proba(raw)``) to turn averaged outputs into
   predictions and out-of-bag scores.
 
@@ -40,6 +40,11 @@ from sklearn.utils import _safe_indexing, check_random_state
 from threadpoolctl import threadpool_limits
 
 _SINGLE_NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_", "_views", "_optimizer")
+
+
+def _member_seeds(random_state, n):
+    """One seed per member, drawn from the estimator's ``random_state``."""
+    return check_random_state(random_state).randint(np.iinfo(np.int32).max, size=n)
 
 
 def _n_draw(est, n_samples):
@@ -162,7 +167,7 @@ def fit_ensemble(est, data, incremental, first_pass):
             f"n_estimators={est.n_estimators} must be larger or equal to "
             f"len(estimators_)={len(existing)} when warm_start==True"
         )
-    seeds = est._member_seeds(est.n_estimators)
+    seeds = _member_seeds(est.random_state, est.n_estimators)
     if incremental:
         jobs = _online_jobs(est, X, Y, y, sample_weight, existing, seeds)
         samples = list(getattr(est, "estimators_samples_", [None] * len(jobs)))
