@@ -2,8 +2,17 @@
 
 from . import nn
 from ._convnet import ConvNetClassifier
+from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["nn", "MLPClassifier", "MLPRegressor", "ConvNetClassifier", "__version__"]
+__all__ = [
+    "nn",
+    "MLPClassifier",
+    "MLPRegressor",
+    "ConvNetClassifier",
+    "TrainingCurveDisplay",
+    "FilterDisplay",
+    "__version__",
+]
