@@ -1,4 +1,5 @@
-"""What a small convolutional network learns on the 8x8 digits.
+"""What a small convolutional network learns on the 8x8 digits
+===========================================================
 
 What it teaches
 ---------------
@@ -103,7 +104,7 @@ def save_figure(filters, image, maps, label, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument(
         "--output",
         default=".",
@@ -132,4 +133,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

@@ -1,4 +1,5 @@
-"""Scale a grid search (and bagging) out to a Dask cluster through joblib.
+"""Scale a grid search (and bagging) out to a Dask cluster through joblib
+======================================================================
 
 scikit-learn's ``GridSearchCV`` and our bagging members are dispatched with
 joblib, so any joblib backend can run them.  Here a local Dask cluster (two worker
@@ -22,7 +23,7 @@ from sknn_backprop import MLPClassifier
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="unused; for a uniform interface")
     parser.parse_args(argv)
     try:
@@ -76,4 +77,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

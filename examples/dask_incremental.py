@@ -46,7 +46,7 @@ def make_data(n_rows, block_rows, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="unused; for a uniform interface")
     parser.parse_args(argv)
     try:
@@ -91,5 +91,5 @@ def main(argv=None):
 
 if __name__ == "__main__":
     status = main()
-    if status:
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
         raise SystemExit(status)

@@ -1,4 +1,5 @@
-"""Tune an MLP like any scikit-learn model: ``Pipeline`` + ``GridSearchCV`` on digits.
+"""Tune an MLP like any scikit-learn model: ``Pipeline`` + ``GridSearchCV`` on digits
+==================================================================================
 
 What it teaches
 ---------------
@@ -63,7 +64,7 @@ def save_figure(search, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="directory for grid_search_pipeline.png")
     args = parser.parse_args(argv)
     quick = os.environ.get("SKNN_EXAMPLES_QUICK") == "1"
@@ -105,4 +106,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

@@ -1,4 +1,5 @@
-"""Vanishing gradients: a deep sigmoid network vs a deep ReLU network.
+"""Vanishing gradients: a deep sigmoid network vs a deep ReLU network
+==================================================================
 
 What it teaches
 ---------------
@@ -121,7 +122,7 @@ def save_figure(norms, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="directory for the figure")
     args = parser.parse_args(argv)
     quick = os.environ.get("SKNN_EXAMPLES_QUICK") == "1"
@@ -153,4 +154,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)
