@@ -47,15 +47,24 @@ def _pm():
 
 
 def _convnet(quick, seed):
-    """ConvNetClassifier for 8x8 digits (its docstring's recommended setting)."""
+    """ConvNetClassifier for 8x8 digits (its docstring's recommended setting).
+
+    The quick run trains a narrower network (8 and 16 filters) for 20 epochs at a
+    higher learning rate: about as fast as 3 epochs of the full-size one, which
+    stopped far from converged (0.78, below logistic regression).
+    """
+    if quick:
+        filters, hidden, rate, epochs = (8, 16), (64,), 0.004, 20
+    else:
+        filters, hidden, rate, epochs = (16, 32), (200,), 0.002, 25
     return ConvNetClassifier(
-        conv_filters=(16, 32),
+        conv_filters=filters,
         kernel_size=3,
         padding="same",
-        hidden_layer_sizes=(64,) if quick else (200,),
+        hidden_layer_sizes=hidden,
         batch_size=32,
-        learning_rate_init=0.002,
-        max_iter=3 if quick else 25,
+        learning_rate_init=rate,
+        max_iter=epochs,
         random_state=seed,
     )
 
@@ -178,9 +187,16 @@ def grid_search(X, y, quick, n_jobs=None, seed=0):
             "clf__hidden_layer_sizes": [(50,), (100,), (100, 50)],
             "clf__alpha": [1e-4, 1e-2, 1.0],
         }
-    cv = 2 if quick else 3
+    n_folds = 2 if quick else 3
+    # shuffled, as the comparison's folds: the digits are not in random order, and
+    # GridSearchCV's default (unshuffled) folds score every candidate lower (the best
+    # at 0.949 instead of about 0.97), which reads as a contradiction of the table
+    cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     n_candidates = int(np.prod([len(v) for v in grid.values()]))
-    print(f"grid search: {n_candidates} candidates x {cv} folds ...", flush=True)
+    print(
+        f"grid search: {n_candidates} candidates x {n_folds} shuffled stratified folds ...",
+        flush=True,
+    )
     search = GridSearchCV(pipe, grid, cv=cv, n_jobs=n_jobs)
     search.fit(X, y)
     return search
@@ -254,7 +270,13 @@ def main(argv=None):
         search = grid_search(X, y, args.quick, n_jobs=args.n_jobs)
     best = {k.split("__", 1)[1]: v for k, v in search.best_params_.items()}
     print(f"best parameters: {best}")
-    print(f"best cross-validated accuracy: {search.best_score_:.3f}", flush=True)
+    k = search.n_splits_
+    print(
+        f"best cross-validated accuracy: {search.best_score_:.3f} (mean over {k} shuffled "
+        f"folds: each fit sees {k - 1}/{k} of the rows, against {n_folds - 1}/{n_folds} in "
+        "the table above, so its scores can be a little lower)",
+        flush=True,
+    )
 
     os.makedirs(args.output, exist_ok=True)
     path = save_figure(results, os.path.join(args.output, FIGURE_NAME))
