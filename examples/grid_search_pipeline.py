@@ -11,8 +11,9 @@ cross-validation fold: no leakage) and ``GridSearchCV`` searches the network's
 the best parameters and the held-out accuracy of the refitted best model, and,
 with matplotlib, saves ``grid_search_pipeline.png`` (accuracy per candidate).
 
-Run ``python examples/grid_search_pipeline.py [--output DIR]``; set
-``SKNN_EXAMPLES_QUICK=1`` for a run of a few seconds.
+Run ``python examples/grid_search_pipeline.py [--output DIR]`` (about 50 s on
+2 cores shared with other work, 27 s of CPU); set ``SKNN_EXAMPLES_QUICK=1`` for a
+run of a few seconds.
 """
 
 import argparse

@@ -31,8 +31,9 @@ accuracy per epoch of the unregularised, L2 and dropout networks, and the
 early-stopping run's curves with its restored best epoch
 (:class:`sknn_backprop.TrainingCurveDisplay`).
 
-Run ``python examples/lecture_overfitting.py [--output DIR]`` (about 30 s on 2 idle
-cores, up to a minute when they are busy); ``SKNN_EXAMPLES_QUICK=1`` makes it a few-second run.
+Run ``python examples/lecture_overfitting.py [--output DIR]`` (about 55 s on 2
+cores shared with other work, 31 s of CPU); ``SKNN_EXAMPLES_QUICK=1`` makes it a
+few-second run.
 """
 
 import argparse
