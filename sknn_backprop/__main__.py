@@ -6,8 +6,8 @@ k-fold cross-validation, prints a table (mean +/- std accuracy, mean fit time),
 then runs a small ``GridSearchCV`` over ``hidden_layer_sizes`` and ``alpha``.
 With matplotlib installed it saves ``sknn_backprop_demo.png`` (loss curves of the
 neural models and accuracy per model) in ``--output`` (default: the current
-directory).  ``--quick`` is a sub-minute run (a subset of the data, 3 folds, fewer
-epochs, a smaller grid).
+directory).  It takes about 22 s on 2 idle cores.  ``--quick`` is a run of about
+5 s (a subset of the data, 3 folds, fewer epochs, a smaller grid).
 """
 
 import argparse
@@ -239,7 +239,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m sknn_backprop", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--quick", action="store_true", help="a sub-minute run")
+    parser.add_argument("--quick", action="store_true", help="a run of a few seconds")
     parser.add_argument(
         "--output", default=".", help=f"directory for {FIGURE_NAME} (default: here)"
     )
