@@ -7,9 +7,9 @@ processes on 127.0.0.1) stands in for a real one: point ``Client`` at your
 scheduler's address instead and nothing else changes.
 
 Needs ``pip install distributed``; without it the script says so and exits.
-Run ``python examples/dask_grid_search.py`` (about 45 s on 2 cores shared with
-other work: the grid search runs twice, locally and on the cluster, and starting
-the two worker processes takes a few seconds); ``SKNN_EXAMPLES_QUICK=1`` makes it a
+Run ``python examples/dask_grid_search.py`` (6 s on 2 idle cores, 45 s
+measured while other work kept them busy: the grid search runs twice, locally and
+on the cluster, and the two worker processes compete with it); ``SKNN_EXAMPLES_QUICK=1`` makes it a
 run of a few seconds.
 """
 

@@ -11,8 +11,8 @@ cross-validation fold: no leakage) and ``GridSearchCV`` searches the network's
 the best parameters and the held-out accuracy of the refitted best model, and,
 with matplotlib, saves ``grid_search_pipeline.png`` (accuracy per candidate).
 
-Run ``python examples/grid_search_pipeline.py [--output DIR]`` (about 50 s on
-2 cores shared with other work, 27 s of CPU); set ``SKNN_EXAMPLES_QUICK=1`` for a
+Run ``python examples/grid_search_pipeline.py [--output DIR]`` (about 27 s on
+2 idle cores, 50 s when other work keeps them busy); set ``SKNN_EXAMPLES_QUICK=1`` for a
 run of a few seconds.
 """
 

@@ -31,8 +31,8 @@ accuracy per epoch of the unregularised, L2 and dropout networks, and the
 early-stopping run's curves with its restored best epoch
 (:class:`sknn_backprop.TrainingCurveDisplay`).
 
-Run ``python examples/lecture_overfitting.py [--output DIR]`` (about 55 s on 2
-cores shared with other work, 31 s of CPU); ``SKNN_EXAMPLES_QUICK=1`` makes it a
+Run ``python examples/lecture_overfitting.py [--output DIR]`` (about 22 s on 2
+idle cores, 55 s when other work keeps them busy); ``SKNN_EXAMPLES_QUICK=1`` makes it a
 few-second run.
 """
 

@@ -23,8 +23,9 @@ magnitude smaller than its last layer's; the ReLU network's is not.
 A figure of the per-layer gradient norms is saved as
 ``lecture_saturation.png`` in ``--output`` when matplotlib is installed.
 
-Run ``python examples/lecture_saturation.py [--output DIR]`` (about 50 s on 2
-cores shared with other work, 35 s of CPU); ``SKNN_EXAMPLES_QUICK=1`` makes it a
+Run ``python examples/lecture_saturation.py [--output DIR]`` (3 s on 2 idle
+cores, but 50 s measured while other work kept them busy: its BLAS threads then
+wait for each other); ``SKNN_EXAMPLES_QUICK=1`` makes it a
 few-second run.
 """
 
