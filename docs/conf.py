@@ -7,8 +7,8 @@ Build from the repository root with::
 
 The example gallery (sphinx-gallery, ``examples/`` -> ``docs/auto_examples``) shows
 the scripts without running them; ``SKNN_GALLERY=1`` runs every example and adds its
-printed output and figures (several minutes; ``SKNN_GALLERY=quick`` runs them in
-their quick mode, ``SKNN_EXAMPLES_QUICK=1``)::
+printed output and figures (about 2 minutes on 2 idle cores; ``SKNN_GALLERY=quick``
+runs them in their quick mode, ``SKNN_EXAMPLES_QUICK=1``)::
 
     SKNN_GALLERY=1 sphinx-build -W --keep-going -b html docs docs/_build/html
 
