@@ -2,6 +2,7 @@
 
 from . import nn
 from ._convnet import ConvNetClassifier
+from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
 
@@ -14,5 +15,7 @@ __all__ = [
     "ConvNetClassifier",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "TrainingCurveDisplay",
+    "FilterDisplay",
     "__version__",
 ]
