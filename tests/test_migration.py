@@ -53,3 +53,19 @@ def test_both_libraries_at_once():
         _fit_unconverged()
         SkMLP(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
     assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_parallel_bagging_carries_warning_filters_to_its_workers():
+    """Bagging runs its workers through scikit-learn's joblib wrapper, which hands each
+    worker the caller's warning filters and configuration (plain joblib would not)."""
+    import sklearn.utils.parallel
+
+    from sknn_backprop import _bagging
+
+    assert _bagging.Parallel is sklearn.utils.parallel.Parallel
+    assert _bagging.delayed is sklearn.utils.parallel.delayed
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=ConvergenceWarning, module="sknn_backprop")
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, n_estimators=2, n_jobs=2).fit(X, y)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
