@@ -193,16 +193,7 @@ class TrainingCurveDisplay:
         name = self.estimator_name if name is None else name
         epochs = np.arange(1, len(loss) + 1)
 
-        self.member_lines_ = []
-        for i, curve in enumerate(self.member_curves or []):
-            curve = np.asarray(curve, dtype=float)
-            style = _style(
-                {"color": "tab:blue", "linewidth": 0.7, "alpha": 0.35, "zorder": 1}, member_kw
-            )
-            if i == 0:
-                style.setdefault("label", "members' training loss")
-            (line,) = ax.plot(np.arange(1, len(curve) + 1), curve, **style)
-            self.member_lines_.append(line)
+        self.member_lines_ = _plot_members(ax, self.member_curves, member_kw)
 
         label = "training loss" if name is None else f"{name}: training loss"
         style = _style({"color": "tab:blue", "linewidth": 2, "label": label, "zorder": 3}, loss_kw)
@@ -231,34 +222,27 @@ class TrainingCurveDisplay:
             )
             self.best_epoch_line_ = ax.axvline(self.best_epoch, **style)
 
-        self.score_ax_ = self.validation_score_line_ = None
-        scores = _as_curve(self.validation_scores)
-        if scores is not None:
-            self.score_ax_ = ax.twinx()
-            x = np.arange(len(loss) - len(scores) + 1, len(loss) + 1)
-            score_label = "validation " + (self.score_name or "score")
-            style = _style(
-                {"color": "tab:green", "linewidth": 1.5, "linestyle": "--", "label": score_label},
-                validation_score_kw,
-            )
-            (self.validation_score_line_,) = self.score_ax_.plot(x, scores, **style)
-            self.score_ax_.set_ylabel(score_label)
-
-        if log_scale:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        if name is not None:
-            ax.set_title(name)
-        if legend:
-            handles, labels = ax.get_legend_handles_labels()
-            if self.score_ax_ is not None:
-                more_handles, more_labels = self.score_ax_.get_legend_handles_labels()
-                handles, labels = handles + more_handles, labels + more_labels
-            (self.score_ax_ or ax).legend(handles, labels, loc="best")
+        self._plot_scores(ax, len(loss), validation_score_kw)
+        _decorate(ax, self.score_ax_, name, log_scale, legend)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _plot_scores(self, ax, n_epochs, validation_score_kw):
+        """The validation score on a twin axis (``score_ax_``), aligned to the last epochs."""
+        self.score_ax_ = self.validation_score_line_ = None
+        scores = _as_curve(self.validation_scores)
+        if scores is None:
+            return
+        self.score_ax_ = ax.twinx()
+        x = np.arange(n_epochs - len(scores) + 1, n_epochs + 1)
+        score_label = "validation " + (self.score_name or "score")
+        style = _style(
+            {"color": "tab:green", "linewidth": 1.5, "linestyle": "--", "label": score_label},
+            validation_score_kw,
+        )
+        (self.validation_score_line_,) = self.score_ax_.plot(x, scores, **style)
+        self.score_ax_.set_ylabel(score_label)
 
     @classmethod
     def from_estimator(
@@ -452,52 +436,14 @@ class FilterDisplay:
             This object, with the artists stored as attributes.
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
-        import matplotlib.pyplot as plt
-        from matplotlib.gridspec import GridSpecFromSubplotSpec
 
         w = np.asarray(self.filters, dtype=float)
         if w.ndim != 4:
             raise ValueError(
                 f"filters must have shape (n_filters, n_channels, kh, kw), got {w.shape}."
             )
-        n_filters, n_channels = w.shape[:2]
-        if channel is not None:
-            if not -n_channels <= channel < n_channels:
-                raise ValueError(f"channel={channel} is out of range for {n_channels} channels.")
-            w = w[:, [channel]]
-            n_channels = 1
-        if n_channels == 1:
-            images = list(w[:, 0])
-            n_cols = n_cols or int(np.ceil(np.sqrt(n_filters)))
-            n_rows = int(np.ceil(n_filters / n_cols))
-            titles = [f"{f}" for f in range(n_filters)]
-        else:
-            images = [w[f, c] for f in range(n_filters) for c in range(n_channels)]
-            n_rows, n_cols = n_filters, n_channels
-            titles = [f"{f}/{c}" for f in range(n_filters) for c in range(n_channels)]
-
-        if ax is None:
-            size = figsize or (1.0 + 0.9 * n_cols, 0.4 + 0.9 * n_rows)
-            fig, axes = plt.subplots(n_rows, n_cols, figsize=size, squeeze=False)
-        elif hasattr(ax, "get_subplotspec"):  # one Axes: divide it into the grid
-            fig = ax.figure
-            ax.set_axis_off()
-            spec = GridSpecFromSubplotSpec(n_rows, n_cols, subplot_spec=ax.get_subplotspec())
-            axes = np.array(
-                [[fig.add_subplot(spec[r, c]) for c in range(n_cols)] for r in range(n_rows)]
-            )
-        else:
-            flat = np.asarray(ax, dtype=object).ravel()
-            if len(flat) < len(images):
-                raise ValueError(f"Expected at least {len(images)} axes, got {len(flat)}.")
-            fig = flat[0].figure
-            if np.ndim(ax) == 2:
-                axes = np.asarray(ax, dtype=object)
-                n_rows, n_cols = axes.shape
-            else:
-                axes = flat.reshape(1, -1)
-                n_rows, n_cols = axes.shape
-        axes = np.asarray(axes, dtype=object)
+        images, titles, n_rows, n_cols, n_channels = _filter_grid(w, channel, n_cols)
+        fig, axes = _axes_grid(ax, n_rows, n_cols, len(images), figsize)
 
         limit = float(np.abs(w).max()) or 1.0
         style = _style(
@@ -601,3 +547,73 @@ class FilterDisplay:
             im_kw=im_kw,
             figsize=figsize,
         )
+
+
+def _plot_members(ax, member_curves, member_kw):
+    """Thin lines for the members' training losses of a bagged model."""
+    lines = []
+    for i, curve in enumerate(member_curves or []):
+        curve = np.asarray(curve, dtype=float)
+        style = _style(
+            {"color": "tab:blue", "linewidth": 0.7, "alpha": 0.35, "zorder": 1}, member_kw
+        )
+        if i == 0:
+            style.setdefault("label", "members' training loss")
+        (line,) = ax.plot(np.arange(1, len(curve) + 1), curve, **style)
+        lines.append(line)
+    return lines
+
+
+def _decorate(ax, score_ax, name, log_scale, legend):
+    """Axis labels, title, log scale and one legend for both axes."""
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if name is not None:
+        ax.set_title(name)
+    if legend:
+        handles, labels = ax.get_legend_handles_labels()
+        if score_ax is not None:
+            more_handles, more_labels = score_ax.get_legend_handles_labels()
+            handles, labels = handles + more_handles, labels + more_labels
+        (score_ax or ax).legend(handles, labels, loc="best")
+
+
+def _filter_grid(w, channel, n_cols):
+    """``(images, titles, n_rows, n_cols, n_channels)`` for filters ``w`` ``(F, C, kh, kw)``."""
+    n_filters, n_channels = w.shape[:2]
+    if channel is not None:
+        if not -n_channels <= channel < n_channels:
+            raise ValueError(f"channel={channel} is out of range for {n_channels} channels.")
+        w = w[:, [channel]]
+        n_channels = 1
+    if n_channels == 1:
+        n_cols = n_cols or int(np.ceil(np.sqrt(n_filters)))
+        titles = [f"{f}" for f in range(n_filters)]
+        return list(w[:, 0]), titles, int(np.ceil(n_filters / n_cols)), n_cols, 1
+    images = [w[f, c] for f in range(n_filters) for c in range(n_channels)]
+    titles = [f"{f}/{c}" for f in range(n_filters) for c in range(n_channels)]
+    return images, titles, n_filters, n_channels, n_channels
+
+
+def _axes_grid(ax, n_rows, n_cols, n_images, figsize):
+    """``(figure, 2-D array of Axes)``: new, one Axes divided into the grid, or the user's."""
+    import matplotlib.pyplot as plt
+    from matplotlib.gridspec import GridSpecFromSubplotSpec
+
+    if ax is None:
+        size = figsize or (1.0 + 0.9 * n_cols, 0.4 + 0.9 * n_rows)
+        fig, axes = plt.subplots(n_rows, n_cols, figsize=size, squeeze=False)
+        return fig, np.asarray(axes, dtype=object)
+    if hasattr(ax, "get_subplotspec"):  # one Axes: divide it into the grid
+        fig = ax.figure
+        ax.set_axis_off()
+        spec = GridSpecFromSubplotSpec(n_rows, n_cols, subplot_spec=ax.get_subplotspec())
+        axes = [[fig.add_subplot(spec[r, c]) for c in range(n_cols)] for r in range(n_rows)]
+        return fig, np.asarray(axes, dtype=object)
+    flat = np.asarray(ax, dtype=object).ravel()
+    if len(flat) < n_images:
+        raise ValueError(f"Expected at least {n_images} axes, got {len(flat)}.")
+    axes = np.asarray(ax, dtype=object) if np.ndim(ax) == 2 else flat.reshape(1, -1)
+    return flat[0].figure, axes
