@@ -160,8 +160,8 @@ CONTROLS = """\
         Extra training controls, called by the training loop after the built-in
         ones (early stopping, clipping, max-norm, divergence guard) at each of
         its fixed points: after each gradient, after each optimizer step, at
-        the end of each epoch.  ``clone`` copies them; each fit trains with the
-        copies it was given.
+        the end of each epoch.  ``fit`` trains deep copies of them, kept in
+        ``controls_``; ``partial_fit`` and warm starts continue with those.
 """
 
 #: the regularisers of the estimators that build their network from hyperparameters
@@ -244,6 +244,10 @@ ATTRIBUTES = """\
     diverged_ : bool
         Whether training stopped because the loss or weights became non-finite
         (the last finite weights were restored and a warning issued).
+
+    controls_ : list of :class:`~sknn_backprop.training.Control`
+        The trained copies of ``controls`` (empty without them), with whatever
+        state they kept.
 
     estimators_ : list of estimators
         With ``n_estimators > 1``: the fitted member networks (each a fitted

@@ -72,7 +72,7 @@ class _UserNetwork:
                     "module must return an nn.Module when called as module(n_features, "
                     f"n_outputs), got {type(built).__name__}."
                 )
-            return built
+            return copy.deepcopy(built)  # a factory may hand out the same network twice
         raise TypeError(
             "module must be an nn.Module, a callable module(n_features, n_outputs) "
             f"returning one, or None; got {type(module).__name__}."
@@ -92,6 +92,11 @@ class _UserNetwork:
             module.reset_parameters(rng)  # drawn afresh from random_state
         leaves = _leaves(module)
         width, self._widest = _probe_widths(leaves, n_features, dtype)
+        if width == 1 and isinstance(leaves[-1], (nn.Softmax, nn.LogSoftmax)):
+            raise ValueError(
+                f"module ends in a one-unit nn.{type(leaves[-1]).__name__}, whose output is "
+                "constant: give it two units for two classes, or end in nn.Sigmoid or a Linear."
+            )
         if width != n_outputs:
             raise ValueError(
                 f"module outputs {width} values per sample, but the targets need "
@@ -294,12 +299,11 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
             raw = raw[:, 1]
         return super()._decode(raw)
 
-    def _proba(self, p):
+    def _normalises_sigmoids(self):
         net = self.estimators_[0] if "estimators_" in self.__dict__ else self
         sigmoids = isinstance(net.model_.modules[-1], nn.Sigmoid)
-        if sigmoids and self.loss == "log_loss" and self._multiclass():
-            p /= p.sum(axis=1, keepdims=True)  # independent sigmoids -> a distribution
-        return super()._proba(p)
+        multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        return sigmoids and self.n_outputs_ > 1 and not multilabel
 
 
 class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):

@@ -128,8 +128,8 @@ def end_epoch(state, controls, reporter, incremental):
     for control in controls:
         control.on_epoch_end(state)
         if state.stopped:
-            return True
-    if reporter.end():  # a callback (sklearn.callback) asked to stop
+            break
+    if reporter.end() or state.stopped:  # a callback (sklearn.callback) asked to stop
         return True
     state.optimizer.iteration_ends(est.t_)
     if any(control.should_stop(state) for control in controls):
@@ -175,8 +175,7 @@ def fit_stochastic(est, data, flat_p, flat_g, incremental, reporter):
         X, Y, sample_weight, batch_size_for(est, X.shape[0]), est.shuffle, est._random_state
     )
     objective = est._objective(flat_p, flat_g)
-    controls = builtin_controls(est, val if est.early_stopping else None)
-    controls += list(getattr(est, "controls", None) or [])
+    controls = builtin_controls(est, val if est.early_stopping else None) + est.controls_
     state = TrainingState(est, flat_p, flat_g, est._optimizer)
     for control in controls:
         control.on_train_begin(state)
