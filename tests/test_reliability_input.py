@@ -2,7 +2,7 @@
 
 Every check runs on a *fitted* estimator too: a failed ``fit`` or
 ``partial_fit`` must leave the previous model predicting exactly as before
-(````sknn_backprop._training.rollback.transaction````).
+(``sknn_backprop._training.rollback.transaction``).
 """
 
 import numpy as np
