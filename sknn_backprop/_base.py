@@ -109,6 +109,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "input_noise": [Interval(Real, 0, None, closed="left")],
         "adversarial_eps": [Interval(Real, 0, None, closed="left")],
+        "activity_l1": [Interval(Real, 0, None, closed="left")],
         "weight_init": [StrOptions(set(nn.init.INITIALIZERS))],
         "early_stopping_metric": [StrOptions({"score", "loss"})],
         "schedule_adam": ["boolean"],

@@ -135,6 +135,18 @@ PENALTIES = """\
         on ``x + adversarial_eps * sign(grad_x L)`` and the two losses averaged.
         ``0`` disables it.
 
+    activity_l1 : float, default=0.0
+        L1 penalty on the hidden activations, the lecture's "enforce sparsity"
+        (Torch7's ``nn.L1Penalty``, :class:`~sknn_backprop.nn.L1Penalty`): adds
+        ``activity_l1 * sum_j |a_j|``, averaged over the samples of a batch, for
+        each penalised layer's activations ``a`` to the loss (and to
+        ``loss_curve_``), pushing most units of each sample to zero.  ``MLP*``
+        and ``ConvNet*`` penalise every hidden activation (convolution blocks
+        included); ``NeuralNet*`` every ``Sigmoid``, ``Tanh``, ``ReLU``,
+        ``LeakyReLU``, ``PReLU`` or ``Abs`` of the module except its last
+        layer (a module without one is refused); :class:`MLPAutoencoder` the
+        code layer only.  ``0`` adds no module: the network is unchanged.
+
 """
 
 WEIGHT_INIT = """\

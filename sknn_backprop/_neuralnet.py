@@ -34,6 +34,8 @@ __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 #: hyperparameters of the built-in architectures, which a user's module replaces
 _ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init")
 _OUTPUTS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
+#: the hidden activations that ``activity_l1`` places an ``nn.L1Penalty`` after
+_HIDDEN_ACTIVATIONS = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Abs)
 
 
 def _leaves(module):
@@ -98,6 +100,7 @@ class _UserNetwork:
                 f"{n_outputs} ({self._targets_word()})."
             )
         self.module_ = module
+        leaves = _with_activity_penalty(leaves, self.activity_l1)
         output = self._output_module(leaves[-1])
         if output is not leaves[-1]:
             keep = leaves[:-1] if isinstance(leaves[-1], _OUTPUTS) else leaves
@@ -112,6 +115,24 @@ class _UserNetwork:
 
     def _widest_hidden(self):
         return getattr(self, "_widest", 0)
+
+
+def _with_activity_penalty(leaves, l1weight):
+    """``leaves`` with an ``nn.L1Penalty`` after every hidden activation (not the last layer)."""
+    if l1weight == 0:
+        return leaves
+    out = []
+    for i, m in enumerate(leaves):
+        out.append(m)
+        if i < len(leaves) - 1 and isinstance(m, _HIDDEN_ACTIVATIONS):
+            out.append(nn.L1Penalty(l1weight, size_average=True))
+    if len(out) == len(leaves):
+        raise ValueError(
+            f"activity_l1={l1weight} needs a hidden activation to penalise (one of "
+            f"{', '.join(c.__name__ for c in _HIDDEN_ACTIVATIONS)} before the last layer), "
+            "but the module has none."
+        )
+    return out
 
 
 def _probe_widths(leaves, n_features, dtype):
@@ -240,6 +261,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
         n_estimators=1,
@@ -398,6 +420,7 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
         n_estimators=1,
