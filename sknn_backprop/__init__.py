@@ -1,6 +1,7 @@
 """sknn_backprop: neural networks for scikit-learn users, on a readable numpy backprop engine."""
 
 from . import nn
+from ._autoencoder import MLPAutoencoder
 from ._convnet import ConvNetClassifier
 from ._mlp import MLPClassifier, MLPRegressor
 from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
@@ -14,5 +15,6 @@ __all__ = [
     "ConvNetClassifier",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "MLPAutoencoder",
     "__version__",
 ]
