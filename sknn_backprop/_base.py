@@ -145,6 +145,9 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _widest_hidden(self):
         return 0
 
+    def _pretrain(self, data):
+        """Hook: unsupervised pre-training of a newly built ``model_`` (``_pretrain.py``)."""
+
     # --------------------------------------------------------------- network
     def _build_network(self, n_features, n_outputs, rng, dtype):
         hidden, width = self._build_hidden(n_features, rng, dtype)
@@ -385,6 +388,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         X, Y = data.X, data.Y
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
+            self._pretrain(data)
         else:
             if not hasattr(self, "model_"):  # coefs_ set by hand (scikit-learn's own tests)
                 self.model_ = self._build_network(

@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import StrOptions
 from . import _docs, nn
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
+from ._pretrain import PretrainMixin
 from ._regressor import RegressorNetworkMixin
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -145,7 +146,9 @@ def _probe_widths(leaves, n_features, dtype):
     return x[0].size, widest
 
 
-class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin, BaseNeuralNetwork):
+class NeuralNetClassifier(
+    _UserNetwork, ClassifierNetworkMixin, PretrainMixin, ClassifierMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn classifier.
 
@@ -185,6 +188,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -225,6 +229,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
             if k not in _ARCHITECTURE
         },
         "module": [None, nn.Module, callable],
+        **PretrainMixin._pretrain_constraints,
         "criterion": [None, StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -264,6 +269,9 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
@@ -324,7 +332,9 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         return super()._proba(p)
 
 
-class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
+class NeuralNetRegressor(
+    _UserNetwork, RegressorNetworkMixin, PretrainMixin, RegressorMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn regressor.
 
@@ -350,6 +360,7 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -386,6 +397,7 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
             if k not in _ARCHITECTURE
         },
         "module": [None, nn.Module, callable],
+        **PretrainMixin._pretrain_constraints,
         "criterion": [None, StrOptions({"squared_error", "poisson"})],
     }
 
@@ -423,6 +435,9 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
