@@ -324,7 +324,7 @@ default='relu'
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             The reconstructed rows.
         """
         self._check_fitted()
