@@ -3,6 +3,7 @@
 from . import nn
 from ._autoencoder import MLPAutoencoder
 from ._convnet import ConvNetClassifier
+from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
 
@@ -16,5 +17,7 @@ __all__ = [
     "NeuralNetClassifier",
     "NeuralNetRegressor",
     "MLPAutoencoder",
+    "TrainingCurveDisplay",
+    "FilterDisplay",
     "__version__",
 ]

@@ -11,7 +11,7 @@ The member protocol -- all that this module asks of an estimator:
   ``_fit_network(data, incremental, first_pass)``, which trains its one network
   on a ``TrainingData`` whose targets are already encoded, and
   ``_raw_predict(X)``, its network's outputs for validated ``X``;
-- the ensemble has ``_member_seeds(n)``, ``_decode(raw)`` and ``_score_function``
+- the ensemble has ``_decode(raw)`` and ``_score_function``
   (and, for classifiers, ``_proba(raw)``) to turn averaged outputs into
   predictions and out-of-bag scores.
 
@@ -34,12 +34,18 @@ import os
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.parallel import Parallel, delayed  # workers get our warning filters
 from threadpoolctl import threadpool_limits
 
 _SINGLE_NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_", "_views", "_optimizer")
+
+
+def _member_seeds(random_state, n):
+    """One seed per member, drawn from the estimator's ``random_state``."""
+    return check_random_state(random_state).randint(np.iinfo(np.int32).max, size=n)
 
 
 def _n_draw(est, n_samples):
@@ -162,7 +168,7 @@ def fit_ensemble(est, data, incremental, first_pass):
             f"n_estimators={est.n_estimators} must be larger or equal to "
             f"len(estimators_)={len(existing)} when warm_start==True"
         )
-    seeds = est._member_seeds(est.n_estimators)
+    seeds = _member_seeds(est.random_state, est.n_estimators)
     if incremental:
         jobs = _online_jobs(est, X, Y, y, sample_weight, existing, seeds)
         samples = list(getattr(est, "estimators_samples_", [None] * len(jobs)))
@@ -225,11 +231,12 @@ def _aggregate(est):
     est.diverged_ = any(m.diverged_ for m in members)
     if est.early_stopping:
         est.best_loss_ = None
-        est.validation_scores_ = None  # per member: estimators_[i].validation_scores_
+        # per member: estimators_[i].validation_scores_ / validation_loss_curve_
+        est.validation_scores_ = est.validation_loss_curve_ = None
         est.best_validation_score_ = float(np.mean([m.best_validation_score_ for m in members]))
     else:
         est.best_loss_ = float(np.mean([m.best_loss_ for m in members]))
-        est.validation_scores_ = None
+        est.validation_scores_ = est.validation_loss_curve_ = None
         est.best_validation_score_ = None
 
 

@@ -1,9 +1,10 @@
 """scikit-learn's own MLP tests, run against our estimators.
 
 The test module shipped with the installed scikit-learn is read, its import line
-switched to ``sknn_backprop``, and its test functions collected here: the
-compatibility spec of issue 3.  Tests that read scikit-learn's private attributes
-or assert a behaviour we deliberately changed are marked xfail with the reason.
+switched to ``sknn_backprop``, and its test functions collected here: the drop-in
+compatibility spec of ``MLPClassifier`` / ``MLPRegressor``.  Tests that read
+scikit-learn's private attributes or assert a behaviour we deliberately changed
+are marked xfail with the reason.
 """
 
 from pathlib import Path
@@ -27,7 +28,7 @@ exec(
 _XFAIL = {
     "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs (we check gradients "
     "with nn.gradient_check instead)",
-    "test_partial_fit_errors": "asserts lbfgs has no partial_fit; issue 3 adds partial_fit "
+    "test_partial_fit_errors": "asserts lbfgs has no partial_fit; this package adds partial_fit "
     "for lbfgs on purpose",
 }
 for _name, _reason in _XFAIL.items():
