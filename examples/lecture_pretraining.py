@@ -1,4 +1,5 @@
-"""Unsupervised pre-training with few labels: it rescues deep sigmoid networks, not ReLU ones.
+"""Unsupervised pre-training with few labels: it rescues deep sigmoid networks, not ReLU ones
+==========================================================================================
 
 What it teaches
 ---------------
