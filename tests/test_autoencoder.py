@@ -234,3 +234,27 @@ def test_lbfgs_reaching_max_iter_inside_a_pipeline(est):
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted = make_pipeline(StandardScaler(), est).fit(X, X[:, 0])
     assert fitted[-1].n_iter_ == 3
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_pickle_and_skops_keep_codes_and_the_tie(tied, tmp_path):
+    import pickle
+
+    X = X_DIGITS[:200]
+    ae = MLPAutoencoder((8,), tied_weights=tied, max_iter=3, random_state=0).fit(X)
+    loaded = [pickle.loads(pickle.dumps(ae))]
+    sio = pytest.importorskip("skops.io")
+    path = tmp_path / "ae.skops"
+    sio.dump(ae, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert all(t.startswith("sknn_backprop.") for t in untrusted), untrusted
+    loaded.append(sio.load(path, trusted=untrusted))
+    for other in loaded:
+        assert_array_equal(other.transform(X), ae.transform(X))
+        assert_array_equal(
+            other.inverse_transform(ae.transform(X)), ae.inverse_transform(ae.transform(X))
+        )
+        if tied:  # the decoder still uses the encoder's array, also after more training
+            other.partial_fit(X)
+            assert other.model_.modules[2].tied is other.model_.modules[0]
+            assert np.shares_memory(other.model_.modules[2].weight, other.coefs_[0])
