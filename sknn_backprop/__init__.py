@@ -1,6 +1,7 @@
 """sknn_backprop: neural networks for scikit-learn users, on a readable numpy backprop engine."""
 
 from . import nn
+from ._autoencoder import MLPAutoencoder
 from ._convnet import ConvNetClassifier
 from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
@@ -15,6 +16,7 @@ __all__ = [
     "ConvNetClassifier",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "MLPAutoencoder",
     "TrainingCurveDisplay",
     "FilterDisplay",
     "__version__",

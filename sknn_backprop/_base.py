@@ -109,6 +109,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "input_noise": [Interval(Real, 0, None, closed="left")],
         "adversarial_eps": [Interval(Real, 0, None, closed="left")],
+        "activity_l1": [Interval(Real, 0, None, closed="left")],
         "weight_init": [StrOptions(set(nn.init.INITIALIZERS))],
         "early_stopping_metric": [StrOptions({"score", "loss"})],
         "schedule_adam": ["boolean"],
@@ -143,6 +144,9 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
 
     def _widest_hidden(self):
         return 0
+
+    def _pretrain(self, data):
+        """Hook: unsupervised pre-training of a newly built ``model_`` (``_pretrain.py``)."""
 
     # --------------------------------------------------------------- network
     def _build_network(self, n_features, n_outputs, rng, dtype):
@@ -397,6 +401,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             self.controls_ = copy.deepcopy(list(self.controls or []))
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
+            self._pretrain(data)
         else:
             if not hasattr(self, "model_"):  # coefs_ set by hand (scikit-learn's own tests)
                 self.model_ = self._build_network(

@@ -20,6 +20,7 @@ from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import (
     activation_module,
+    activity_penalty,
     dense_stack,
     init_function,
     input_regularisers,
@@ -233,6 +234,7 @@ default='relu'
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
@@ -361,7 +363,7 @@ default='relu'
                 dtype=dtype,
                 init=init_function(self, kernel[0] * kernel[1]),
             )
-            mods += [conv, activation_module(self.activation)]
+            mods += [conv, activation_module(self.activation), *activity_penalty(self)]
             if pool != (1, 1):
                 mods.append(nn.MaxPool2d(pool))
             in_channels = filters

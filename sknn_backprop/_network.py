@@ -15,6 +15,7 @@ from . import nn
 __all__ = [
     "ACTIVATIONS",
     "activation_module",
+    "activity_penalty",
     "dense_stack",
     "init_function",
     "input_regularisers",
@@ -76,14 +77,22 @@ def activation_module(activation):
     return ACTIVATIONS[activation](inplace=True)
 
 
+def activity_penalty(est):
+    """``[nn.L1Penalty]`` after a hidden activation when ``activity_l1 > 0``, else ``[]``."""
+    if est.activity_l1 > 0:
+        return [nn.L1Penalty(est.activity_l1, size_average=True)]
+    return []
+
+
 def dense_stack(est, fan_in, sizes, rng, dtype):
-    """``Linear -> activation [-> Dropout]`` for each hidden size; return ``(mods, width)``."""
+    """``Linear -> activation [-> L1Penalty] [-> Dropout]`` per hidden size; ``(mods, width)``."""
     mods = []
     rates = per_layer(est.dropout, len(sizes), "dropout")
     init = init_function(est)
     for size, rate in zip(sizes, rates):
         mods.append(nn.Linear(fan_in, size, rng=rng, dtype=dtype, init=init))
         mods.append(activation_module(est.activation))
+        mods += activity_penalty(est)
         if rate > 0:
             mods.append(nn.Dropout(rate))
         fan_in = size

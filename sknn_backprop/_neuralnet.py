@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import StrOptions
 from . import _docs, nn
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
+from ._pretrain import PretrainMixin
 from ._regressor import RegressorNetworkMixin
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -34,6 +35,8 @@ __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 #: hyperparameters of the built-in architectures, which a user's module replaces
 _ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init")
 _OUTPUTS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
+#: the hidden activations that ``activity_l1`` places an ``nn.L1Penalty`` after
+_HIDDEN_ACTIVATIONS = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Abs)
 
 
 def _leaves(module):
@@ -103,6 +106,7 @@ class _UserNetwork:
                 f"{n_outputs} ({self._targets_word()})."
             )
         self.module_ = module
+        leaves = _with_activity_penalty(leaves, self.activity_l1)
         output = self._output_module(leaves[-1])
         if output is not leaves[-1]:
             keep = leaves[:-1] if isinstance(leaves[-1], _OUTPUTS) else leaves
@@ -119,6 +123,24 @@ class _UserNetwork:
         return getattr(self, "_widest", 0)
 
 
+def _with_activity_penalty(leaves, l1weight):
+    """``leaves`` with an ``nn.L1Penalty`` after every hidden activation (not the last layer)."""
+    if l1weight == 0:
+        return leaves
+    out = []
+    for i, m in enumerate(leaves):
+        out.append(m)
+        if i < len(leaves) - 1 and isinstance(m, _HIDDEN_ACTIVATIONS):
+            out.append(nn.L1Penalty(l1weight, size_average=True))
+    if len(out) == len(leaves):
+        raise ValueError(
+            f"activity_l1={l1weight} needs a hidden activation to penalise (one of "
+            f"{', '.join(c.__name__ for c in _HIDDEN_ACTIVATIONS)} before the last layer), "
+            "but the module has none."
+        )
+    return out
+
+
 def _probe_widths(leaves, n_features, dtype):
     """``(output width, widest activation)`` in values per sample, from one zero row."""
     x = np.zeros((1, n_features), dtype=dtype)
@@ -129,7 +151,9 @@ def _probe_widths(leaves, n_features, dtype):
     return x[0].size, widest
 
 
-class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin, BaseNeuralNetwork):
+class NeuralNetClassifier(
+    _UserNetwork, ClassifierNetworkMixin, PretrainMixin, ClassifierMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn classifier.
 
@@ -169,6 +193,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -209,6 +234,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
             if k not in _ARCHITECTURE
         },
         "module": [None, nn.Module, callable],
+        **PretrainMixin._pretrain_constraints,
         "criterion": [None, StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -245,8 +271,12 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
@@ -306,7 +336,9 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         return sigmoids and self.n_outputs_ > 1 and not multilabel
 
 
-class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
+class NeuralNetRegressor(
+    _UserNetwork, RegressorNetworkMixin, PretrainMixin, RegressorMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn regressor.
 
@@ -332,6 +364,7 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -368,6 +401,7 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
             if k not in _ARCHITECTURE
         },
         "module": [None, nn.Module, callable],
+        **PretrainMixin._pretrain_constraints,
         "criterion": [None, StrOptions({"squared_error", "poisson"})],
     }
 
@@ -402,8 +436,12 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,

@@ -235,6 +235,10 @@ BAD_PARAMS = [
     ("dropout", 1.0),
     ("n_estimators", 0),
     ("weight_init", "zeros"),
+    ("activity_l1", -0.1),
+    ("pretrain", "yes"),
+    ("pretrain_max_iter", 0),
+    ("pretrain_noise", -1.0),
 ]
 
 

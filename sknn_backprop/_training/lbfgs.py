@@ -64,7 +64,8 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
             stopped.append(True)
             raise StopIteration  # asked to stop (scipy >= 1.11)
         state.epoch += 1
-        reporter.begin("lbfgs-iter")
+        if state.epoch < est.max_iter:  # scipy stops after max_iter: no task beyond it
+            reporter.begin("lbfgs-iter")
 
     reporter.begin("lbfgs-iter")
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
