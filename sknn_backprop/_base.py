@@ -55,6 +55,8 @@ DIVERGED_MSG = (
 #: what one training call works on: inputs, encoded targets, raw targets,
 #: sample weights and the validation set ``(X_val, y_val, sw_val)`` or ``None``
 TrainingData = namedtuple("TrainingData", "X Y y sample_weight val")
+#: one-hot targets larger than this as floats stay boolean (the minibatches cast them)
+_FLOAT_TARGETS_BYTES = 2**20
 
 
 def store_params(est, params):
@@ -354,7 +356,8 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         sample_weight = sample_weights(getattr(self, "class_weight", None), y, sample_weight)
         if not first_pass and hasattr(self, "model_") and self.n_estimators == 1:
             X = X.astype(self.model_.parameters()[0][0].dtype, copy=False)
-        Y = Y.astype(X.dtype, copy=False)
+        if Y.dtype != bool or Y.size * X.dtype.itemsize < _FLOAT_TARGETS_BYTES:
+            Y = Y.astype(X.dtype, copy=False)  # (large one-hot Y: cast per batch)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         data = TrainingData(X, Y, y, sample_weight, self._validation_set(val, X.dtype))

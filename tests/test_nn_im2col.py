@@ -19,6 +19,7 @@ from sknn_backprop.nn._im2col import (
     _chwn,
     _col2im,
     _im2col,
+    _matmul_nt,
     _offsets,
     _out_size,
     _pair,
@@ -145,6 +146,18 @@ def test_col2im_equals_naive_scatter_add(shape, f, k, s, p):
     for ch, i, j, a, b in np.ndindex(c, kh, kw, ho, wo):
         dxp[ch, a * sh + i, b * sw + j] += dcols[ch, i, j, a, b]
     np.testing.assert_allclose(dxt, dxp[:, ph : ph + h, pw : pw + w], rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("m, n, k", [(32, 400, 8192), (3, 5, 7), (1, 1, 1)])
+def test_matmul_nt_is_a_times_b_transposed_bit_for_bit(m, n, k, dtype):
+    a = RNG.normal(size=(m, k)).astype(dtype)
+    b = RNG.normal(size=(n, k)).astype(dtype)
+    got = _matmul_nt(a, b, None)
+    assert got.shape == (m, n)
+    np.testing.assert_array_equal(got, a @ b.T)  # the same dot products, same rounding
+    buf = got.T
+    assert np.shares_memory(_matmul_nt(a, b, buf), got)  # the buffer is reused
 
 
 # -- the helpers -----------------------------------------------------------------------

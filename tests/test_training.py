@@ -74,6 +74,42 @@ def test_minibatches_follow_scikit_learns_shuffle_order():
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("compact", [False, True])
+def test_minibatches_of_large_data_are_the_same_batches(compact, monkeypatch):
+    # above _INTP_ROWS the order is int32 and shuffled in place; one-hot targets may
+    # stay boolean and be cast per batch: the batches are the same as the plain path's
+    import sknn_backprop._training.loop as loop
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)).astype(np.float32)
+    Y = np.eye(4, dtype=bool)[rng.integers(0, 4, 50)]
+    plain = Minibatches(X, Y.astype(np.float32), None, 8, True, np.random.RandomState(3))
+    if compact:
+        monkeypatch.setattr(loop, "_INTP_ROWS", 10)
+    fast = Minibatches(
+        X, Y if compact else Y.astype(np.float32), None, 8, True, np.random.RandomState(3)
+    )
+    assert fast._order.dtype == (np.int32 if compact else np.intp)
+    for _ in range(3):
+        for (xa, ya, _), (xb, yb, _) in zip(plain, fast):
+            assert yb.dtype == np.float32
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+
+
+def test_fit_with_boolean_targets_gives_the_same_weights(digits, monkeypatch):
+    import sknn_backprop._base as base
+
+    X, y = digits
+    params = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    ref = MLPClassifier(**params).fit(X, y)
+    monkeypatch.setattr(base, "_FLOAT_TARGETS_BYTES", 0)  # keep Y boolean
+    got = MLPClassifier(**params).fit(X, y)
+    for a, b in zip(ref.coefs_ + ref.intercepts_, got.coefs_ + got.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert got.loss_curve_ == ref.loss_curve_
+
+
 # ------------------------------------------------------------------ controls
 def _state(p, g=None):
     return TrainingState(None, p, np.zeros_like(p) if g is None else g)

@@ -28,6 +28,9 @@ from .validation import split_validation
 
 __all__ = ["fit_stochastic", "Minibatches", "train_step"]
 
+#: up to this many rows the epoch's order is kept as ``intp`` (no conversion per batch)
+_INTP_ROWS = 2**16
+
 
 def _gather(A, idx, buf):
     """``(A[idx], buf)`` for a dense array ``A``, written into ``buf`` (reallocated
@@ -37,6 +40,20 @@ def _gather(A, idx, buf):
         buf = np.empty(shape, dtype=A.dtype)
     # mode="clip": the default "raise" is 3x slower with out= (indices are valid)
     return np.take(A, idx, axis=0, out=buf, mode="clip"), buf
+
+
+def _as_targets(yb, dtype, buf):
+    """Boolean (one-hot) target rows as ``dtype``, into ``buf``: ``(rows, buf)``.
+
+    Large one-hot targets are kept as booleans for the whole fit (a quarter or an
+    eighth of the float copy); each minibatch is cast here, the same 0/1 values.
+    """
+    if yb.dtype == dtype:
+        return yb, buf
+    if buf is None or buf.shape != yb.shape or buf.dtype != dtype:
+        buf = np.empty(yb.shape, dtype=dtype)
+    np.copyto(buf, yb)
+    return buf, buf
 
 
 def batch_size_for(est, n_samples):
@@ -68,18 +85,22 @@ class Minibatches:
         self.n_samples = X.shape[0]
         self.batch_size = batch_size
         self.shuffle, self.random_state = shuffle, random_state
-        self._order = np.arange(self.n_samples, dtype=int)
-        self._xbuf = self._ybuf = None
+        # the row order of the current epoch (int32 for large data: half the memory;
+        # np.take converts it per batch, ~1 us, nothing beside a large epoch)
+        small = self.n_samples <= _INTP_ROWS or self.n_samples >= 2**31
+        self._order = np.arange(self.n_samples, dtype=np.intp if small else np.int32)
+        # boolean (one-hot) targets are cast to the data's dtype batch by batch
+        self._ydtype = X.dtype if (Y.dtype == bool and X.dtype.kind == "f") else Y.dtype
+        self._xbuf = self._ybuf = self._yfbuf = None
 
     def __iter__(self):
         """Yield ``(X_batch, Y_batch, sw_batch)`` for one epoch."""
         X, Y, sw = self.X, self.Y, self.sample_weight
         if self.shuffle:
-            # = sklearn.utils.shuffle(order, random_state=...), the same draws
-            # (a permutation of arange shuffled in place), without its checks
-            perm = np.arange(self.n_samples)
-            self.random_state.shuffle(perm)
-            self._order = self._order[perm]
+            # = order[sklearn.utils.shuffle(arange(n), random_state=...)], the same
+            # draws without its checks: shuffling ``order`` itself in place makes the
+            # same swaps (they depend only on n), with no permutation array or copy
+            self.random_state.shuffle(self._order)
         for batch in gen_batches(self.n_samples, self.batch_size):
             if self.shuffle:
                 idx = self._order[batch]
@@ -91,6 +112,7 @@ class Minibatches:
             else:
                 idx = batch
                 xb, yb = X[batch], Y[batch]
+            yb, self._yfbuf = _as_targets(yb, self._ydtype, self._yfbuf)
             yield xb, yb, (None if sw is None else sw[idx])
 
 

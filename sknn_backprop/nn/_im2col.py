@@ -107,6 +107,18 @@ def _col2im(dcols, dxt, offsets):
     return dxt
 
 
+def _matmul_nt(a, b, buf):
+    """``a @ b.T`` for C-ordered 2-D ``a`` ``(m, k)`` and ``b`` ``(n, k)``, ``k`` long.
+
+    Computed as ``(b @ a.T).T`` into ``buf`` ``(n, m)`` (returned as its
+    transposed view): the same dot products, bit for bit, but OpenBLAS runs
+    the weight gradient of a convolution (``m`` = filters, ``n`` = taps,
+    ``k`` = every output position of the batch) 1.5-3x faster this way round.
+    """
+    buf = _buffer(buf, (b.shape[0], a.shape[0]), a.dtype)
+    return np.matmul(b, a.T, out=buf).T
+
+
 # -- layouts -------------------------------------------------------------------------
 def _transpose(src, dst, block=64):
     """``dst[:] = src.T`` for 2-D arrays.

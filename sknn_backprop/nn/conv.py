@@ -20,6 +20,7 @@ from ._im2col import (
     _chwn,
     _col2im,
     _im2col,
+    _matmul_nt,
     _offsets,
     _out_size,
     _pair,
@@ -281,11 +282,11 @@ class Conv2d(WeightBias, Module):
         F = self.out_channels
         k = self.weight[0].size
         # dL/dw = delta cols^T: sum over every sample and output position at once
-        gw = _buffer(self._buf_gw, (F, k), dy.dtype)
-        self._buf_gw = gw = np.matmul(dy, cols.reshape(k, -1).T, out=gw)
+        gw = _matmul_nt(dy, cols.reshape(k, -1), self._buf_gw)  # (F, k), a view
+        self._buf_gw = gw.T
         if scale != 1.0:
             gw *= scale
-        self.grad_weight += gw.reshape(self.weight.shape)
+        self.grad_weight.reshape(F, k)[...] += gw
         if self.bias is not None:
             gb = dy.sum(axis=1)
             if scale != 1.0:

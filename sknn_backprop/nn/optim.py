@@ -24,8 +24,9 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"
 
 _POLICIES = ("constant", "invscaling", "adaptive")
 #: bytes per array per block of the element-wise updates: the five arrays of an Adam
-#: block (parameters, gradients, two moments, scratch) stay in L2 cache
-_BLOCK_BYTES = 2**17
+#: block (parameters, gradients, two moments, scratch; 1.25 MiB) stay in L2 cache (2 MiB
+#: a core here); 2**18 rather than 2**17 halves the ufunc calls of a large step
+_BLOCK_BYTES = 2**18
 
 
 class Optimizer:
