@@ -19,7 +19,28 @@ from sklearn.utils.multiclass import (
 from . import nn
 from ._training.rollback import transaction
 
-__all__ = ["ClassifierNetworkMixin"]
+__all__ = ["ClassifierNetworkMixin", "encode_labels"]
+
+#: rows per call of ``LabelBinarizer.transform``: it builds int64 indicators (and a
+#: sparse intermediate), 80+ bytes per row of 10 classes, before they become booleans
+ENCODE_CHUNK = 65536
+
+
+def encode_labels(binarizer, y):
+    """``binarizer.transform(y)`` as booleans, built in chunks of rows.
+
+    The same array as ``binarizer.transform(y).astype(bool)``, without holding
+    the int64 indicators of every row at once (114 MiB for 10^6 rows of 10 classes).
+    """
+    n = len(y)
+    if n <= ENCODE_CHUNK:
+        return binarizer.transform(y).astype(bool)
+    first = binarizer.transform(y[:ENCODE_CHUNK])
+    out = np.empty((n,) + first.shape[1:], dtype=bool)
+    out[:ENCODE_CHUNK] = first
+    for start in range(ENCODE_CHUNK, n, ENCODE_CHUNK):
+        out[start : start + ENCODE_CHUNK] = binarizer.transform(y[start : start + ENCODE_CHUNK])
+    return out
 
 
 class ClassifierNetworkMixin:
@@ -46,7 +67,7 @@ class ClassifierNetworkMixin:
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        return self._label_binarizer.transform(y).astype(bool)
+        return encode_labels(self._label_binarizer, y)
 
     def _multiclass(self):
         return self._label_binarizer.y_type_ == "multiclass"

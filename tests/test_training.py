@@ -269,3 +269,22 @@ def test_lbfgs_keeps_loss_curve_current_for_controls(digits):
     est.fit(X, y.astype(float))
     assert seen == [(i, i, True) for i in range(1, 5)]
     assert len(est.loss_curve_) == est.n_iter_ == 4
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
+def test_labels_encoded_in_chunks_equal_the_one_call(monkeypatch, kind):
+    from sklearn.preprocessing import LabelBinarizer
+
+    from sknn_backprop import _classifier
+
+    rng = np.random.default_rng(0)
+    y = {
+        "binary": rng.integers(0, 2, 1000),
+        "multiclass": rng.integers(0, 7, 1000),
+        "multilabel": rng.integers(0, 2, (1000, 4)),
+    }[kind]
+    lb = LabelBinarizer().fit(y)
+    monkeypatch.setattr(_classifier, "ENCODE_CHUNK", 64)
+    got = _classifier.encode_labels(lb, y)
+    np.testing.assert_array_equal(got, lb.transform(y).astype(bool))
+    assert got.dtype == bool
