@@ -21,9 +21,9 @@ from ._training.rollback import transaction
 
 __all__ = ["ClassifierNetworkMixin", "encode_labels"]
 
-#: rows per call of ``LabelBinarizer.transform``: it builds int64 indicators (and a
-#: sparse intermediate), 80+ bytes per row of 10 classes, before they become booleans
-ENCODE_CHUNK = 65536
+#: rows per call of ``LabelBinarizer.transform``, which builds int64 indicators (and a
+#: sparse intermediate) before they become booleans: 80+ bytes a row for 10 classes
+ENCODE_CHUNK = 8192
 
 
 def encode_labels(binarizer, y):
