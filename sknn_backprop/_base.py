@@ -144,6 +144,15 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _widest_hidden(self):
         return 0
 
+    def _check_solver(self):
+        """``partial_fit`` exists only for the stochastic solvers (scikit-learn's rule)."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
     # --------------------------------------------------------------- network
     def _build_network(self, n_features, n_outputs, rng, dtype):
         hidden, width = self._build_hidden(n_features, rng, dtype)
@@ -333,6 +342,8 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _fit_unsafe(self, X, y, sample_weight, incremental, val):
         fitted = hasattr(self, "coefs_") or hasattr(self, "estimators_")
         first_pass = not fitted or (not self.warm_start and not incremental)
+        if incremental:
+            self._check_solver()  # a bound partial_fit kept across set_params(solver=...)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -401,7 +412,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         self.model_.train()
         try:
             with self._blas_threads(X.shape[0]):
-                n_tasks = 1 if incremental and self.solver != "lbfgs" else self.max_iter
+                n_tasks = 1 if incremental else self.max_iter
                 reporter = progress(self, X, data.y, max_subtasks=n_tasks)
                 if self.solver in STOCHASTIC_SOLVERS:
                     fit_stochastic(self, data, flat_p, flat_g, incremental, reporter)

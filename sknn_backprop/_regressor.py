@@ -7,6 +7,7 @@ criterion of each loss, and ``predict`` / ``partial_fit``.
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils.metaestimators import available_if
 
 from . import nn
 
@@ -53,12 +54,15 @@ class RegressorNetworkMixin:
         self._check_fitted()
         return self._predict(X)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single iteration over the given data.
 
-        Available for every solver ('lbfgs' runs up to ``max_iter`` iterations on
-        the batch, warm started).
+        One epoch of the stochastic solver over the batch, continuing from the
+        current weights and optimizer state.  As in scikit-learn, only the
+        stochastic solvers have it: with ``solver='lbfgs'`` the attribute does
+        not exist.
 
         Parameters
         ----------
