@@ -101,7 +101,10 @@ CLASSIFIER = """\
 
     class_weight : dict, 'balanced' or None, default=None
         Weights associated with classes, multiplied into ``sample_weight``;
-        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
+        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``, with the
+        counts weighted by ``sample_weight`` when it is given (as
+        ``LogisticRegression``: a row of weight 2 counts as two rows).  With
+        bagging the weights are computed once, on the full data.
 """
 
 DROPOUT = """\
