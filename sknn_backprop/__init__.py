@@ -1,7 +1,7 @@
 """sknn_backprop: neural networks for scikit-learn users, on a readable numpy backprop engine."""
 
 from . import nn
-from ._convnet import ConvNetClassifier
+from ._convnet import ConvNetClassifier, ConvNetRegressor
 from ._mlp import MLPClassifier, MLPRegressor
 from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
 
@@ -12,6 +12,7 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "ConvNetClassifier",
+    "ConvNetRegressor",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
     "__version__",

@@ -3,7 +3,9 @@
 Each estimator's docstring is its own text with these blocks concatenated in.
 """
 
-SOLVER = """\
+from string import Template
+
+_SOLVER = Template("""\
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization: 'lbfgs' (quasi-Newton, through
         ``scipy.optimize.minimize``; good for small data sets), 'sgd'
@@ -14,7 +16,7 @@ SOLVER = """\
         penalty is divided by the sample size (the sum of sample weights) when
         added to the loss. Biases are never penalised.
 
-    batch_size : int, default='auto'
+    batch_size : int, default=$batch_size
         Size of minibatches for stochastic optimizers. When set to "auto",
         ``batch_size=min(200, n_samples)``. Not used by 'lbfgs'.
 
@@ -25,13 +27,13 @@ SOLVER = """\
         each time two consecutive epochs fail to improve by ``tol``. Used by 'sgd',
         and by 'adam' when ``schedule_adam=True``.
 
-    learning_rate_init : float, default=0.001
+    learning_rate_init : float, default=$learning_rate_init
         The initial learning rate ('sgd' and 'adam').
 
     power_t : float, default=0.5
         The exponent for inverse scaling learning rate.
 
-    max_iter : int, default=200
+    max_iter : int, default=$max_iter
         Maximum number of iterations: epochs for 'sgd'/'adam', iterations for 'lbfgs'.
 
     shuffle : bool, default=True
@@ -89,6 +91,82 @@ SOLVER = """\
 
     max_fun : int, default=15000
         Only used when solver='lbfgs'. Maximum number of loss function calls.
+""")
+
+
+def solver_doc(batch_size="'auto'", learning_rate_init=0.001, max_iter=200):
+    """The solver parameters' text, with an estimator's own defaults of the three
+    training parameters whose defaults differ between the presets."""
+    return _SOLVER.substitute(
+        batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter
+    )
+
+
+#: the solver parameters with scikit-learn's MLP defaults
+SOLVER = solver_doc()
+
+#: the solver parameters with the ConvNets' defaults (fast on small images)
+CONVNET_SOLVER = solver_doc(batch_size=32, learning_rate_init=0.003, max_iter=20)
+
+CONVNET = """\
+    conv_filters : int or array-like of int, default=(16, 32)
+        Number of filters of each convolution block (one block per value); each
+        block is ``Conv2d -> activation -> MaxPool2d``.  ``()`` means no
+        convolution (an MLP on the image).
+
+    kernel_size : int, default=3
+        Height and width of the square convolution kernels.  On an axis that is
+        smaller than the kernel (a tiny image, or the single row of a 1-D signal,
+        which gets ``(1, kernel_size)`` kernels) the kernel is capped to the size
+        of that axis.
+
+    pool_size : int, default=2
+        Height and width of the non-overlapping max-pooling windows (``1``: no
+        pooling).  Capped to the feature-map size like the kernel; a block whose
+        pooling window is ``1x1`` has no ``MaxPool2d``.
+
+    padding : {'same', 'valid'}, default='same'
+        'same' pads each side with ``(k - 1) // 2`` zeros, so the convolution keeps
+        the size of the image for odd kernels (it shrinks by one for even ones);
+        'valid' does not pad (``H - k + 1``).
+
+    hidden_layer_sizes : array-like of int, default=(200,)
+        Sizes of the dense hidden layers after the convolution blocks.
+        ``dropout`` applies to these layers.
+
+    input_shape : tuple of int, default=None
+        Shape of one sample, ``(H, W)`` (one channel) or ``(C, H, W)``, its values
+        laid out in C order in the rows of a 2-D ``X``.  ``None``: taken from a
+        3-D ``(n, H, W)`` or 4-D ``(n, C, H, W)`` ``X``; for a 2-D ``X`` a square
+        one-channel image when ``n_features`` is a perfect square, else a 1-D
+        signal of ``n_features`` values (``C = H = 1``).
+
+    augment_shift : int, default=0
+        Data augmentation: each training image is translated by up to this many
+        pixels along each axis (a new random shift for every image of every
+        batch, zero-filled; see :class:`~sknn_backprop.nn.RandomShift`).  Predictions and
+        validation scores see the images unchanged.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'abs'}, \
+default='relu'
+        Activation of the convolution blocks and of the dense hidden layers.
+
+"""
+
+CONVNET_NOTES = """\
+    ``X`` may be 2-D ``(n_samples, n_features)``, 3-D ``(n_samples, H, W)`` or
+    4-D ``(n_samples, C, H, W)`` (dense or, for 2-D, sparse); fit, predict and
+    score accept the same layouts.  ``n_features_in_`` counts the values of one
+    sample, ``C * H * W``.
+
+    ``coefs_`` and ``intercepts_`` (and ``n_layers_``) describe the dense
+    ``Linear`` layers only; the convolution filters are the ``weight``
+    (``(F, C, kh, kw)``) and ``bias`` of the ``nn.Conv2d`` modules of ``model_``.
+    Both are penalised by ``alpha``, ``l1_ratio`` and ``max_norm`` the same way
+    (a filter's incoming weights are one unit's).
+
+    Prediction runs in chunks of rows sized for the widest activation
+    (convolution outputs included), so memory stays bounded for any ``n_samples``.
 """
 
 CLASSIFIER = """\

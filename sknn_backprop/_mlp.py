@@ -222,7 +222,7 @@ default='relu'
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
         **_MLPNetwork._mlp_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        **RegressorNetworkMixin._regressor_constraints,
     }
 
     def __init__(

@@ -364,7 +364,7 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
             if k not in _ARCHITECTURE
         },
         "module": [None, nn.Module, callable],
-        "criterion": [None, StrOptions({"squared_error", "poisson"})],
+        "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"]],
     }
 
     def __init__(

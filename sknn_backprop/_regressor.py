@@ -7,6 +7,7 @@ criterion of each loss, and ``predict`` / ``partial_fit``.
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from . import nn
@@ -18,6 +19,8 @@ class RegressorNetworkMixin:
     """Targets, outputs and predictions shared by the regressors (``loss`` picks the criterion)."""
 
     _score_function = staticmethod(r2_score)
+    #: the losses every regressor preset offers (``NeuralNetRegressor``: ``criterion``)
+    _regressor_constraints = {"loss": [StrOptions({"squared_error", "poisson"})]}
 
     def _validate_targets(self, y, incremental, reset):
         y = np.asarray(y, dtype=np.float64) if not hasattr(y, "dtype") else y
