@@ -11,7 +11,7 @@ The member protocol -- all that this module asks of an estimator:
   ``_fit_network(data, incremental, first_pass)``, which trains its one network
   on a ``TrainingData`` whose targets are already encoded, and
   ``_raw_predict(X)``, its network's outputs for validated ``X``;
-- the ensemble has ``_member_seeds(n)``, ``_decode(raw)`` and ``_score_function``
+- the ensemble has ``_decode(raw)`` and ``_score_function``
   (and, for classifiers, ``_proba(raw)``) to turn averaged outputs into
   predictions and out-of-bag scores.
 
@@ -40,6 +40,11 @@ from sklearn.utils import _safe_indexing, check_random_state
 from threadpoolctl import threadpool_limits
 
 _SINGLE_NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_", "_views", "_optimizer")
+
+
+def _member_seeds(random_state, n):
+    """One seed per member, drawn from the estimator's ``random_state``."""
+    return check_random_state(random_state).randint(np.iinfo(np.int32).max, size=n)
 
 
 def _n_draw(est, n_samples):
@@ -101,17 +106,53 @@ def _run(est, X, Y, y, jobs):
 
     As scikit-learn's bagging, each worker gets one contiguous share of the
     members (one task, one copy of the data, one BLAS set-up), and the members
-    come back in order.
+    come back in order.  Callbacks (``sklearn.callback``) see one task per
+    member; trained serially, a member's epochs are nested inside its task.
     """
+    root = _ensemble_task(est, X, y, len(jobs))
     n_workers = min(effective_n_jobs(est.n_jobs), len(jobs))
     if n_workers <= 1:
-        return [_train_member(m, X, Y, y, sw, *rest) for m, sw, *rest in jobs]
-    blas = max(1, (os.cpu_count() or 1) // n_workers)
-    bounds = np.linspace(0, len(jobs), n_workers + 1).astype(int)
-    shares = Parallel(n_jobs=n_workers)(
-        delayed(_train_members)(X, Y, y, jobs[a:b], blas) for a, b in zip(bounds, bounds[1:])
-    )
-    return [member for share in shares for member in share]
+        members = [_reported(root, est, X, Y, y, job) for job in jobs]
+    else:
+        blas = max(1, (os.cpu_count() or 1) // n_workers)
+        bounds = np.linspace(0, len(jobs), n_workers + 1).astype(int)
+        shares = Parallel(n_jobs=n_workers)(
+            delayed(_train_members)(X, Y, y, jobs[a:b], blas) for a, b in zip(bounds, bounds[1:])
+        )
+        members = [member for share in shares for member in share]
+        for _ in members if root is not None else ():
+            # the workers' progress is not seen here: one task per member, as it returns
+            sub = root.subcontext(task_name="member")
+            sub.call_on_fit_task_begin(estimator=est, X=X, y=y)
+            sub.call_on_fit_task_end(estimator=est, X=X, y=y)
+    if root is not None:
+        root.call_on_fit_task_end(estimator=est, X=X, y=y)
+    return members
+
+
+def _ensemble_task(est, X, y, n_members):
+    """The ensemble's root callback task (``None`` when no callback listens)."""
+    listening = hasattr(est, "_skl_callbacks") or hasattr(est, "_parent_callback_ctx")
+    if not listening or not hasattr(est, "_init_callback_context"):
+        return None
+    root = est._init_callback_context(max_subtasks=n_members)
+    root.call_on_fit_task_begin(estimator=est, X=X, y=y)
+    return root
+
+
+def _reported(root, est, X, Y, y, job):
+    """Train one member inside its own callback task (nested in the ensemble's)."""
+    member, sw, *rest = job
+    if root is None:
+        return _train_member(member, X, Y, y, sw, *rest)
+    sub = root.subcontext(task_name="member")
+    with sub.propagate_callback_context(member):
+        sub.call_on_fit_task_begin(estimator=est, X=X, y=y)
+        _train_member(member, X, Y, y, sw, *rest)
+        sub.call_on_fit_task_end(estimator=est, X=X, y=y)
+    for name in ("_callback_fit_ctx", "_skl_callbacks_to_teardown"):
+        member.__dict__.pop(name, None)  # the member's context ends with its task
+    return member
 
 
 def fit_ensemble(est, data, incremental, first_pass):
@@ -126,7 +167,7 @@ def fit_ensemble(est, data, incremental, first_pass):
             f"n_estimators={est.n_estimators} must be larger or equal to "
             f"len(estimators_)={len(existing)} when warm_start==True"
         )
-    seeds = est._member_seeds(est.n_estimators)
+    seeds = _member_seeds(est.random_state, est.n_estimators)
     if incremental:
         jobs = _online_jobs(est, X, Y, y, sample_weight, existing, seeds)
         samples = list(getattr(est, "estimators_samples_", [None] * len(jobs)))

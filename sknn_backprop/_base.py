@@ -453,11 +453,6 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             "intercepts_": [m.bias for m in linears],
         }
 
-    # ------------------------------------------------------------ ensembles
-    def _member_seeds(self, n):
-        rs = check_random_state(self.random_state)
-        return rs.randint(_MAX_SEED, size=n)
-
     # ------------------------------------------------------------- predict
     def _infer(self, X, upto=None):
         """Eval-mode forward pass in row chunks; writes nothing on the estimator."""

@@ -108,3 +108,22 @@ def test_callbacks_survive_partial_fit_and_are_not_copied():
     est.partial_fit(X, y)
     assert est._skl_callbacks[0] is rec
     assert len(_ends(rec, "epoch")) == 2
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_bagged_fit_reports_one_task_per_member(n_jobs):
+    rec = Recorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier(max_iter=3, n_estimators=3, n_jobs=n_jobs, random_state=0)
+        est.set_callbacks(rec).fit(X, y)
+    if n_jobs is None:
+        # serial members: each member's own fit task is merged into its "member" task
+        # of the ensemble (scikit-learn's propagation), with its epochs nested inside
+        assert len(_ends(rec, "fit")) == 3 + 1
+        assert len(_ends(rec, "epoch")) == 3 * 3
+    else:  # members trained in workers: one task each, reported as they come back
+        assert len(_ends(rec, "member")) == 3
+    assert rec.events[-1] == ("teardown", "MLPClassifier")
+    assert not hasattr(est.estimators_[0], "_callback_fit_ctx")
+    assert not hasattr(est.estimators_[0], "_parent_callback_ctx")

@@ -1,8 +1,12 @@
 """Tests of the engine: every module and criterion checked against finite
 differences (the lecture's back-propagation equations proven numerically, as
-Torch7's ``nn.Jacobian`` did), plus the module contract of ``DESIGN.md``.
+Torch7's ``nn.Jacobian`` did), plus the module contract that ``nn/module.py``
+documents (forward/backward, accumulated gradients, parameters, modes, dtypes).
 
-``conv.py`` (``Conv2d``, ``MaxPool2d``) is tested elsewhere.
+Convolution, pooling and their layout code are tested in ``test_nn_conv.py``,
+``test_nn_pooling.py`` and ``test_nn_im2col.py``; batch norm, the robust
+criteria, ``L1Penalty`` and the newer optimizers in their own ``test_nn_*`` /
+``test_optim_more.py`` files.
 """
 
 import numpy as np

@@ -43,6 +43,21 @@ def _all_weights(est):
     return np.concatenate([c.ravel() for c in est.coefs_])
 
 
+def _assert_predicts_with_the_clean_network(est, X):
+    """Predictions are the network without its Dropout / noise modules, in eval mode
+    (by hand, layer by layer), and therefore the same on every call."""
+    clean = [m for m in est.model_.modules if not isinstance(m, nn.layers.TrainingOnly)]
+    assert len(clean) < len(est.model_.modules)  # there was something to leave out
+    out = X
+    for m in clean:
+        out = m.infer(out)
+    if hasattr(est, "predict_proba"):
+        np.testing.assert_allclose(est.predict_proba(X), out, rtol=1e-12, atol=1e-15)
+    else:
+        np.testing.assert_allclose(est.predict(X), out.ravel(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(est.predict(X), est.predict(X))
+
+
 # --------------------------------------------------------------------- dropout
 def test_dropout_changes_training_but_prediction_is_deterministic():
     X, y = _digits(300)
@@ -58,8 +73,8 @@ def test_dropout_changes_training_but_prediction_is_deterministic():
     # eval mode after fit: predictions are deterministic
     assert all(not m.training for m in drop.model_.modules)
     assert not drop.model_.training
-    np.testing.assert_array_equal(drop.predict_proba(X), drop.predict_proba(X))
-    np.testing.assert_array_equal(drop.predict(X), drop.predict(X))
+    _assert_predicts_with_the_clean_network(drop, X)
+    _assert_predicts_with_the_clean_network(drop, X)
 
 
 def test_dropout_per_layer_list():
@@ -72,7 +87,7 @@ def test_dropout_per_layer_list():
     # Linear ReLU Dropout | Linear ReLU | Linear ReLU Dropout | Linear Softmax
     assert drops == [(2, 0.2), (7, 0.4)]
     assert isinstance(mods[5], nn.Linear) and isinstance(mods[8], nn.Linear)
-    np.testing.assert_array_equal(est.predict_proba(X), est.predict_proba(X))
+    _assert_predicts_with_the_clean_network(est, X)
 
 
 @pytest.mark.parametrize("dropout", [[0.1], [0.1, 0.2, 0.3]])
@@ -93,7 +108,7 @@ def test_input_dropout_adds_dropout_before_first_linear():
     assert isinstance(est.model_.modules[1], nn.Linear)
     assert sum(isinstance(m, nn.Dropout) for m in est.model_.modules) == 1
     assert not np.allclose(_all_weights(plain), _all_weights(est))
-    np.testing.assert_array_equal(est.predict_proba(X), est.predict_proba(X))
+    _assert_predicts_with_the_clean_network(est, X)
 
 
 # ----------------------------------------------------------- input noise
@@ -107,7 +122,7 @@ def test_input_noise_changes_training_not_prediction():
     assert isinstance(est.model_.modules[1], nn.Linear)
     assert not any(isinstance(m, nn.GaussianNoise) for m in plain.model_.modules)
     assert not np.allclose(_all_weights(plain), _all_weights(est))
-    np.testing.assert_array_equal(est.predict_proba(X), est.predict_proba(X))
+    _assert_predicts_with_the_clean_network(est, X)
     # the same fit twice is reproducible (noise drawn from random_state)
     again = MLPClassifier(input_noise=0.3, **kw).fit(X, y)
     np.testing.assert_array_equal(_all_weights(est), _all_weights(again))
@@ -122,7 +137,7 @@ def test_input_noise_regressor():
     est = MLPRegressor(input_noise=0.5, **kw).fit(X, y)
     assert isinstance(est.model_.modules[0], nn.GaussianNoise)
     assert not np.allclose(_all_weights(plain), _all_weights(est))
-    np.testing.assert_array_equal(est.predict(X), est.predict(X))
+    _assert_predicts_with_the_clean_network(est, X)
 
 
 # ----------------------------------------------------------- elastic net
@@ -294,12 +309,28 @@ def test_adversarial_training_is_more_robust(digits):
     assert drops[eps] < drops[0.0] - 0.1, drops
 
 
-def test_adversarial_eps_changes_training():
+def test_adversarial_eps_trains_on_the_fgsm_mixture():
+    """With adversarial_eps the objective is (J(x) + J(x + eps sign(dJ/dx))) / 2,
+    and its gradient the average of the two gradients (checked by hand)."""
     X, y = _digits(300)
-    kw = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    kw = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0, alpha=0.0)
     a = MLPClassifier(**kw).fit(X, y)
     b = MLPClassifier(adversarial_eps=0.05, **kw).fit(X, y)
     assert not np.allclose(_all_weights(a), _all_weights(b))
+    Y = b._label_binarizer.transform(y).astype(float)
+    flat_p, flat_g = b.model_.get_parameters(penalized_first=True)
+    fgsm = b._objective(flat_p, flat_g)
+    loss = fgsm(X, Y, None)
+    grad = flat_g.copy()
+    clean = a._objective(*a.model_.get_parameters(penalized_first=True))
+    clean.net, clean.flat_p, clean.flat_g = fgsm.net, flat_p, flat_g  # b's network
+    loss_x = clean(X, Y, None)
+    grad_x = flat_g.copy()
+    dx = clean.net.backward(X, clean.criterion.backward(clean.net.forward(X), Y))
+    x_adv = X + 0.05 * np.sign(dx)
+    loss_adv = clean(x_adv, Y, None)
+    assert loss == pytest.approx(0.5 * (loss_x + loss_adv), rel=1e-12)
+    np.testing.assert_allclose(grad, 0.5 * (grad_x + flat_g), rtol=1e-9, atol=1e-12)
 
 
 # -------------------------------------------------------- weight init

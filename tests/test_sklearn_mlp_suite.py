@@ -1,9 +1,10 @@
 """scikit-learn's own MLP tests, run against our estimators.
 
 The test module shipped with the installed scikit-learn is read, its import line
-switched to ``sknn_backprop``, and its test functions collected here: the
-compatibility spec of issue 3.  Tests that read scikit-learn's private attributes
-or assert a behaviour we deliberately changed are marked xfail with the reason.
+switched to ``sknn_backprop``, and its test functions collected here: the drop-in
+compatibility spec of ``MLPClassifier`` / ``MLPRegressor``.  Tests that read
+scikit-learn's private attributes or assert a behaviour we deliberately changed
+are marked xfail with the reason.
 """
 
 from pathlib import Path

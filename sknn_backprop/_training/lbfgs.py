@@ -48,6 +48,7 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
     def callback(intermediate_result):
         curve.append(float(intermediate_result.fun))
         np.copyto(flat_p, intermediate_result.x, casting="unsafe")
+        est.loss_, est.n_iter_ = curve[-1], len(curve)  # what the controls read
         for control in controls:
             control.on_epoch_end(state)
         if reporter.end() or state.stopped or any(c.should_stop(state) for c in controls):

@@ -16,7 +16,7 @@ whose rows are samples.
 (500, 3)
 """
 
-from . import init, layers, optim
+from . import init, layers, normalization, optim
 from .activation import (
     Abs,
     Exp,
@@ -31,6 +31,7 @@ from .activation import (
 )
 from .conv import Conv2d
 from .criterion import (
+    AbsCriterion,
     BCECriterion,
     BCEWithLogitsCriterion,
     ClassNLLCriterion,
@@ -38,12 +39,14 @@ from .criterion import (
     CrossEntropyCriterion,
     MSECriterion,
     PoissonNLLCriterion,
+    SmoothL1Criterion,
 )
 from .gradcheck import gradient_check
-from .layers import Dropout, Flatten, GaussianNoise, RandomShift, Reshape
+from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
 from .linear import Linear
 from .module import Module, Sequential
-from .optim import SGD, Adam
+from .normalization import BatchNorm1d, BatchNorm2d
+from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .pooling import AvgPool2d, MaxPool2d
 
 __all__ = [
@@ -63,13 +66,18 @@ __all__ = [
     "Exp",
     "Softmax",
     "LogSoftmax",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Dropout",
     "GaussianNoise",
     "RandomShift",
     "Flatten",
     "Reshape",
+    "L1Penalty",
     "Criterion",
     "MSECriterion",
+    "AbsCriterion",
+    "SmoothL1Criterion",
     "ClassNLLCriterion",
     "CrossEntropyCriterion",
     "BCECriterion",
@@ -77,8 +85,13 @@ __all__ = [
     "PoissonNLLCriterion",
     "SGD",
     "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
     "gradient_check",
     "init",
     "layers",
+    "normalization",
     "optim",
 ]

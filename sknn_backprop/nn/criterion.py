@@ -4,8 +4,9 @@
 Every criterion averages over the samples of the batch, optionally weighted:
 with ``sample_weight`` ``w`` the loss is ``sum_i w_i l_i / sum_i w_i`` (as
 ``numpy.average``), and its gradient is scaled to match.  The loss of one
-sample sums over the output columns, except ``MSECriterion(average_outputs=
-True)`` which averages over them as scikit-learn's squared loss does.
+sample sums over the output columns, except with ``average_outputs=True``
+(``MSECriterion``, ``AbsCriterion``, ``SmoothL1Criterion``), which averages over
+them as scikit-learn's squared loss does.
 
 Targets of the classification criteria are either class indices (1-D integer
 array, as Torch7) or one-hot / probability rows (2-D, as scikit-learn's
@@ -16,10 +17,13 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 from ._ops import row_max, row_sum
+from .module import check_real
 
 __all__ = [
     "Criterion",
     "MSECriterion",
+    "AbsCriterion",
+    "SmoothL1Criterion",
     "ClassNLLCriterion",
     "CrossEntropyCriterion",
     "BCECriterion",
@@ -112,6 +116,114 @@ class MSECriterion(Criterion):
             grad *= w
         grad *= self._scale(output) / total
         return loss, grad
+
+
+class _Regression(Criterion):
+    """A loss on the residual ``d = output - target``, summed (or averaged) over outputs."""
+
+    def __init__(self, average_outputs=False):
+        self.average_outputs = bool(average_outputs)
+
+    _scale = MSECriterion._scale
+
+    def _loss_grad(self, d):  # pragma: no cover - abstract
+        """``(per-element loss, dloss/dd)``, the gradient written into ``d``."""
+        raise NotImplementedError
+
+    def forward(self, output, target, sample_weight=None):
+        return self.forward_backward(output, target, sample_weight)[0]
+
+    def forward_backward(self, output, target, sample_weight=None):
+        w, total = _weights(output, sample_weight)
+        per, grad = self._loss_grad(output - _target(output, target))
+        loss = self._scale(output) * _reduce(per, w, total)
+        if w is not None:
+            grad *= w
+        grad *= self._scale(output) / total
+        return loss, grad
+
+
+class AbsCriterion(_Regression):
+    """Absolute error ``L = ||y - y_hat||_1`` (L1, MAE), averaged over the batch.
+
+    Torch7's ``nn.AbsCriterion``.  The gradient is ``sign(y_hat - y)`` (``0``
+    where the two are equal, a subgradient at the kink), divided by the batch
+    size (or the sum of ``sample_weight``).  The median, not the mean, minimises
+    it, which makes it robust to outlying targets.
+
+    Parameters
+    ----------
+    average_outputs : bool, default=False
+        Also average over the output columns (as :class:`MSECriterion`);
+        ``True`` is PyTorch's ``L1Loss()`` (mean over every element) and
+        scikit-learn's ``mean_absolute_error``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.AbsCriterion().forward(np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros((2, 2)))
+    5.0
+    """
+
+    def _loss_grad(self, d):
+        per = np.abs(d)
+        return per, np.sign(d, out=d)
+
+
+class SmoothL1Criterion(_Regression):
+    """Smooth L1 (Huber) loss, averaged over the batch.
+
+    With ``d = y_hat - y``, each element contributes
+
+    ``l(d) = 0.5 d^2 / beta`` if ``|d| < beta``, else ``|d| - 0.5 beta``,
+
+    quadratic near zero and linear (robust to outliers) beyond ``beta``; the
+    gradient is ``clip(d / beta, -1, 1)``.  ``beta=1`` is Torch7's
+    ``nn.SmoothL1Criterion``; for any ``beta`` this is PyTorch's
+    ``SmoothL1Loss(beta=beta)``, and ``beta * l`` is PyTorch's
+    ``HuberLoss(delta=beta)``.  ``beta=0`` is the L1 loss of
+    :class:`AbsCriterion`.  scikit-learn's ``HuberRegressor`` is a different
+    parametrisation: its ``epsilon`` (default 1.35) is a threshold on the residual
+    *divided by a scale* ``sigma`` that it fits jointly, so it corresponds to
+    ``beta = epsilon * sigma`` here only for a known ``sigma``.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Where the loss turns from quadratic to linear, ``>= 0``.
+    average_outputs : bool, default=False
+        Also average over the output columns (``True`` with a batch average is
+        PyTorch's default ``reduction='mean'``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> crit = nn.SmoothL1Criterion(beta=1.0)
+    >>> crit.forward(np.array([[0.5], [3.0]]), np.zeros((2, 1)))  # (0.125 + 2.5) / 2
+    1.3125
+    """
+
+    def __init__(self, beta=1.0, average_outputs=False):
+        super().__init__(average_outputs)
+        self.beta = check_real("beta", beta, 0.0)
+
+    def __repr__(self):
+        return f"nn.SmoothL1Criterion(beta={self.beta:g})"
+
+    def _loss_grad(self, d):
+        if self.beta == 0:
+            return AbsCriterion._loss_grad(self, d)
+        beta = d.dtype.type(self.beta)
+        a = np.abs(d)
+        # with m = min(|d|, beta): l = m (|d| - m / 2) / beta, both branches at once
+        m = np.minimum(a, beta)
+        a -= 0.5 * m
+        a *= m
+        a /= beta
+        d /= beta
+        return a, np.clip(d, -1, 1, out=d)
 
 
 class ClassNLLCriterion(Criterion):

@@ -1,10 +1,11 @@
-"""Shape and stochastic layers: ``Dropout``, ``GaussianNoise``, ``Flatten``, ``Reshape``."""
+"""Shape, stochastic and penalty layers: ``Dropout``, ``GaussianNoise``, ``RandomShift``,
+``Flatten``, ``Reshape``, ``L1Penalty``."""
 
 import numpy as np
 
 from .module import Module, check_int, check_real
 
-__all__ = ["Dropout", "GaussianNoise", "RandomShift", "Flatten", "Reshape"]
+__all__ = ["Dropout", "GaussianNoise", "RandomShift", "Flatten", "Reshape", "L1Penalty"]
 
 
 class TrainingOnly(Module):
@@ -264,3 +265,73 @@ class Flatten(Module):
 
     def update_grad_input(self, x, grad_output):
         return grad_output.reshape(x.shape)
+
+
+class L1Penalty(Module):
+    """Identity forward, an L1 penalty on the activations backward (Torch7's ``nn.L1Penalty``).
+
+    The lecture's "enforce sparsity in the neural network": placed after a
+    layer, it adds ``P = lambda sum_{i,j} |a_ij|`` (divided by the batch size
+    ``n`` with ``size_average``) to the objective.  Forward passes ``a``
+    through unchanged and records ``P`` in :attr:`loss`; backward adds
+    ``dP/da = lambda sign(a)`` (over ``n`` with ``size_average``) to the gradient
+    coming from above, so the layers below learn sparse activations.  The
+    criterion never sees ``P``: a training loop that reports its loss adds
+    ``penalty.loss`` itself.
+
+    Parameters
+    ----------
+    l1weight : float
+        The penalty's weight ``lambda``, ``>= 0``.
+    size_average : bool, default=False
+        Divide the penalty (and its gradient) by the batch size.  The engine's
+        criteria average over the batch, so ``True`` keeps the penalty on the
+        same per-sample scale as the loss.
+
+    Attributes
+    ----------
+    loss : float
+        The penalty ``P`` of the last ``forward`` (``0.0`` before any).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> penalty = nn.L1Penalty(0.1)
+    >>> a = np.array([[1.0, -2.0], [0.0, 3.0]])
+    >>> penalty.forward(a) is a, round(penalty.loss, 6)
+    (True, 0.6)
+    >>> penalty.backward(a, np.zeros_like(a))
+    array([[ 0.1, -0.1],
+           [ 0. ,  0.1]])
+    """
+
+    returns_view = True
+
+    def __init__(self, l1weight, size_average=False):
+        super().__init__()
+        self.l1weight = check_real("l1weight", l1weight, 0.0)
+        self.size_average = bool(size_average)
+        self.loss = 0.0
+
+    def extra_repr(self):
+        return f"{self.l1weight:g}" + (", size_average=True" if self.size_average else "")
+
+    def _weight(self, x):
+        """``lambda``, or ``lambda / n`` with ``size_average``."""
+        return self.l1weight / x.shape[0] if self.size_average else self.l1weight
+
+    def update_output(self, x):
+        # P = lambda sum_ij |a_ij|, recorded for the training loop's reported loss
+        self.loss = self._weight(x) * float(np.abs(x).sum())
+        return x
+
+    def infer(self, x, owned=False):
+        return x
+
+    def update_grad_input(self, x, grad_output):
+        # dP/da = lambda sign(a), added to dL/da from the layers above
+        grad = np.sign(x).astype(grad_output.dtype, copy=False)
+        grad *= grad_output.dtype.type(self._weight(x))
+        grad += grad_output
+        return grad

@@ -20,7 +20,7 @@ import numpy as np
 
 from .module import check_real
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"]
 
 _POLICIES = ("constant", "invscaling", "adaptive")
 #: bytes per array per block of the element-wise updates: the five arrays of an Adam
@@ -60,23 +60,25 @@ class Optimizer:
         """``n`` lists of zero arrays shaped like ``params`` (made once)."""
         return [[np.zeros_like(p) for p in params] for _ in range(n)]
 
-    def _blocks(self, *arrays):
-        """Cache-sized blocks of the flattened ``arrays``, plus a scratch block.
+    def _blocks(self, *arrays, n_scratch=1):
+        """Cache-sized blocks of the flattened ``arrays``, plus ``n_scratch`` scratch blocks.
 
         Element-wise updates run block by block, so their passes read each array
         from memory once instead of once per operation, and the only scratch
-        space is one block (not a copy of the parameters).
+        space is a block or two (not a copy of the parameters).
         """
         flat = [a.reshape(-1) for a in arrays]
         dtype = flat[0].dtype
         block = max(1, _BLOCK_BYTES // dtype.itemsize)
-        if self._scratch is None or self._scratch.dtype != dtype or self._scratch.size != block:
-            self._scratch = np.empty(block, dtype=dtype)
+        size = block * n_scratch
+        if self._scratch is None or self._scratch.dtype != dtype or self._scratch.size != size:
+            self._scratch = np.empty(size, dtype=dtype)
+        scratch = [self._scratch[i * block : (i + 1) * block] for i in range(n_scratch)]
         n = flat[0].size
         if n <= block:  # one block (a small network): no slicing
-            return [flat + [self._scratch[:n]]]
+            return [flat + [t[:n] for t in scratch]]
         return [
-            [f[start : start + block] for f in flat] + [self._scratch[: min(block, n - start)]]
+            [f[start : start + block] for f in flat] + [t[: min(block, n - start)] for t in scratch]
             for start in range(0, n, block)
         ]
 
@@ -220,6 +222,14 @@ class Adam(Optimizer):
 
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
+        k, eps = self._step_scalars()
+        b1, b2 = self.beta_1, self.beta_2
+        for p, g, m, v in zip(params, grads, self._m_sums, self._v_sums):
+            for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
+                _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps)
+
+    def _step_scalars(self):
+        """Advance ``t``; return ``(k, eps')`` of the step ``p -= k M / (sqrt(V) + eps')``."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         # scikit-learn's step lr_t m / (sqrt(v) + eps), lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
@@ -229,16 +239,296 @@ class Adam(Optimizer):
         # float64 loop with casting buffers (NEP 50), 3x slower per pass
         root = math.sqrt(1 - b2)
         lr_t = self.learning_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        k, eps = float(lr_t * (1 - b1) / root), float(self.epsilon / root)
-        for p, g, m, v in zip(params, grads, self._m_sums, self._v_sums):
+        return float(lr_t * (1 - b1) / root), float(self.epsilon / root)
+
+
+def _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps):
+    """One cache-sized block of Adam's update, in place (``tb`` is scratch)."""
+    mb *= b1  # M <- b1 M + g
+    mb += gb
+    np.multiply(gb, gb, out=tb)  # V <- b2 V + g^2
+    vb *= b2
+    vb += tb
+    np.sqrt(vb, out=tb)  # p <- p - k M / (sqrt(V) + eps')
+    tb += eps
+    np.divide(mb, tb, out=tb)
+    tb *= k
+    pb -= tb
+
+
+def _decay_counts(params, n_decay, decay_mask):
+    """Per array of ``params``: how many leading (flattened) elements decay."""
+    sizes = [p.size for p in params]
+    if n_decay is not None and decay_mask is not None:
+        raise ValueError("Pass n_decay or decay_mask, not both.")
+    if decay_mask is not None:
+        if len(decay_mask) != len(params):
+            raise ValueError(f"decay_mask has {len(decay_mask)} entries for {len(params)} arrays.")
+        return [n if flag else 0 for n, flag in zip(sizes, decay_mask)]
+    if n_decay is None:
+        return sizes
+    if isinstance(n_decay, bool) or not 0 <= int(n_decay) <= sum(sizes) or n_decay != int(n_decay):
+        raise ValueError(f"n_decay must be an integer in [0, {sum(sizes)}], got {n_decay!r}.")
+    counts, left = [], int(n_decay)
+    for n in sizes:
+        counts.append(min(n, left))
+        left -= counts[-1]
+    return counts
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as PyTorch's ``AdamW``.
+
+    Each step first shrinks the decayed parameters, ``p <- (1 - lr * weight_decay) p``,
+    then takes :class:`Adam`'s step.  The decay is not added to the gradient, so it
+    is not rescaled by Adam's ``1 / sqrt(v)`` (what makes it differ from an L2
+    penalty); ``lr`` is the current base learning rate, so schedules scale both.
+
+    Parameters
+    ----------
+    params : list of ndarray
+    learning_rate_init : float, default=0.001
+    beta_1, beta_2, epsilon : float
+        As :class:`Adam`.
+    weight_decay : float, default=0.01
+        The decoupled decay ``lambda``, ``>= 0``.
+    n_decay : int, default=None
+        Decay only the first ``n_decay`` elements of the concatenated, flattened
+        ``params``: with ``get_parameters(penalized_first=True)`` the weights come
+        first, so ``n_decay`` = the number of weights leaves the biases alone.
+    decay_mask : list of bool, default=None
+        Alternatively, which arrays of ``params`` decay (e.g. ``model.penalized()``
+        with the lists of ``model.parameters()``).  With neither, every element decays.
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    power_t : float, default=0.5
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> w, b = np.ones(3), np.ones(2)
+    >>> opt = nn.AdamW([w, b], learning_rate_init=0.1, weight_decay=0.5,
+    ...                decay_mask=[True, False])
+    >>> opt.step([w, b], [np.zeros(3), np.zeros(2)])   # a zero gradient: only the decay
+    >>> w, b
+    (array([0.95, 0.95, 0.95]), array([1., 1.]))
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.01,
+        n_decay=None,
+        decay_mask=None,
+        lr_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon, lr_schedule, power_t)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0.0)
+        self.decay_counts = _decay_counts(params, n_decay, decay_mask)
+
+    def step(self, params, grads):
+        """Decay, then Adam's update of ``params``, in place."""
+        k, eps = self._step_scalars()
+        b1, b2 = self.beta_1, self.beta_2
+        shrink = float(1.0 - self.learning_rate * self.weight_decay)
+        for p, g, m, v, n_dec in zip(params, grads, self._m_sums, self._v_sums, self.decay_counts):
+            start = 0
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
-                mb *= b1  # M <- b1 M + g
-                mb += gb
-                np.multiply(gb, gb, out=tb)  # V <- b2 V + g^2
-                vb *= b2
+                if shrink != 1.0 and start < n_dec:  # p <- (1 - lr lambda) p
+                    pb[: n_dec - start] *= shrink
+                start += pb.size
+                _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton, 2012): steps scaled by a running RMS of the gradient.
+
+    ``v <- rho v + (1 - rho) g^2`` and ``p <- p - lr g / (sqrt(v) + eps)``: PyTorch's
+    ``RMSprop`` (``alpha`` is ``rho``; PyTorch's defaults are ``rho=0.99``,
+    ``lr=0.01``).  scikit-neuralnetwork's ``'rmsprop'`` (Lasagne) puts
+    ``eps = 1e-6`` inside the square root instead, a difference only while ``v``
+    is tiny.
+
+    Parameters
+    ----------
+    params : list of ndarray
+    learning_rate_init : float, default=0.001
+    rho : float, default=0.9
+        Decay of the running average, in ``[0, 1)``.
+    epsilon : float, default=1e-8
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    power_t : float, default=0.5
+
+    Attributes
+    ----------
+    square_avgs : list of ndarray
+        The running averages ``v`` (computed on access: stored, as :class:`Adam`'s
+        moments, as running sums ``v / (1 - rho)``, one pass fewer per step).
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.001,
+        rho=0.9,
+        epsilon=1e-8,
+        lr_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate_init, lr_schedule, power_t)
+        self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
+        self.epsilon = check_real("epsilon", epsilon, 0.0)
+        (self._v_sums,) = self._buffers(params, 1)
+
+    @property
+    def square_avgs(self):
+        return [(1 - self.rho) * v for v in self._v_sums]
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads``."""
+        rho, root = self.rho, math.sqrt(1 - self.rho)
+        # with v = (1 - rho) V:  lr g / (sqrt(v) + eps) = k g / (sqrt(V) + eps')
+        k, eps = float(self.learning_rate / root), float(self.epsilon / root)
+        for p, g, v in zip(params, grads, self._v_sums):
+            for pb, gb, vb, tb in self._blocks(p, g, v):
+                np.multiply(gb, gb, out=tb)  # V <- rho V + g^2
+                vb *= rho
                 vb += tb
-                np.sqrt(vb, out=tb)  # p <- p - k M / (sqrt(V) + eps')
+                np.sqrt(vb, out=tb)  # p <- p - k g / (sqrt(V) + eps')
                 tb += eps
-                np.divide(mb, tb, out=tb)
+                np.divide(gb, tb, out=tb)
                 tb *= k
                 pb -= tb
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan & Singer, 2011): per-coordinate steps shrinking with the
+    sum of the squared gradients seen.
+
+    ``s <- s + g^2`` and ``p <- p - lr g / (sqrt(s) + eps)``, PyTorch's ``Adagrad``
+    (no ``lr_decay``).  scikit-neuralnetwork's ``'adagrad'`` (Lasagne) puts
+    ``eps = 1e-6`` inside the square root.
+
+    Parameters
+    ----------
+    params : list of ndarray
+    learning_rate_init : float, default=0.01
+    epsilon : float, default=1e-10
+    initial_accumulator_value : float, default=0.0
+        Starting value of ``s``, ``>= 0``.
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    power_t : float, default=0.5
+
+    Attributes
+    ----------
+    sums : list of ndarray
+        The accumulated squared gradients ``s``.
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=0.01,
+        epsilon=1e-10,
+        initial_accumulator_value=0.0,
+        lr_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate_init, lr_schedule, power_t)
+        self.epsilon = check_real("epsilon", epsilon, 0.0)
+        init = check_real("initial_accumulator_value", initial_accumulator_value, 0.0)
+        (self.sums,) = self._buffers(params, 1)
+        for s in self.sums:
+            s += init
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads``."""
+        lr, eps = float(self.learning_rate), float(self.epsilon)
+        for p, g, s in zip(params, grads, self.sums):
+            for pb, gb, sb, tb in self._blocks(p, g, s):
+                np.multiply(gb, gb, out=tb)  # s <- s + g^2
+                sb += tb
+                np.sqrt(sb, out=tb)  # p <- p - lr g / (sqrt(s) + eps)
+                tb += eps
+                np.divide(gb, tb, out=tb)
+                tb *= lr
+                pb -= tb
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): Adagrad's per-coordinate scaling with running averages,
+    and steps in the units of the parameters.
+
+    ``v <- rho v + (1 - rho) g^2``, ``u = g sqrt(d + eps) / sqrt(v + eps)``,
+    ``p <- p - lr u``, ``d <- rho d + (1 - rho) u^2``: the paper's rule (its
+    ``rho=0.95``, ``eps=1e-6``, as Lasagne and so scikit-neuralnetwork's
+    ``'adadelta'``), and PyTorch's ``Adadelta`` (whose default is ``rho=0.9``).
+
+    Parameters
+    ----------
+    params : list of ndarray
+    learning_rate_init : float, default=1.0
+        The paper has none (``1``).
+    rho : float, default=0.95
+        Decay of both running averages, in ``[0, 1)``.
+    epsilon : float, default=1e-6
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+    power_t : float, default=0.5
+
+    Attributes
+    ----------
+    square_avgs, delta_avgs : list of ndarray
+        The running averages ``v`` and ``d`` (computed on access: stored as running
+        sums ``v / (1 - rho)`` and ``d / (1 - rho)``).
+    """
+
+    def __init__(
+        self,
+        params,
+        learning_rate_init=1.0,
+        rho=0.95,
+        epsilon=1e-6,
+        lr_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate_init, lr_schedule, power_t)
+        self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
+        self.epsilon = check_real("epsilon", epsilon, 0.0)
+        self._v_sums, self._d_sums = self._buffers(params, 2)
+
+    @property
+    def square_avgs(self):
+        return [(1 - self.rho) * v for v in self._v_sums]
+
+    @property
+    def delta_avgs(self):
+        return [(1 - self.rho) * d for d in self._d_sums]
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads``."""
+        rho, lr = self.rho, float(self.learning_rate)
+        # with v = (1 - rho) V, d = (1 - rho) D: u = g sqrt((D + eps') / (V + eps'))
+        eps = float(self.epsilon / (1 - rho))
+        for p, g, v, d in zip(params, grads, self._v_sums, self._d_sums):
+            for pb, gb, vb, db, tb, sb in self._blocks(p, g, v, d, n_scratch=2):
+                np.multiply(gb, gb, out=tb)  # V <- rho V + g^2
+                vb *= rho
+                vb += tb
+                np.add(db, eps, out=tb)  # u = g sqrt((D + eps') / (V + eps'))
+                np.add(vb, eps, out=sb)
+                tb /= sb
+                np.sqrt(tb, out=tb)
+                tb *= gb
+                if lr == 1.0:  # p <- p - lr u
+                    pb -= tb
+                else:
+                    np.multiply(tb, lr, out=sb)
+                    pb -= sb
+                db *= rho  # D <- rho D + u^2
+                np.multiply(tb, tb, out=sb)
+                db += sb

@@ -1,0 +1,209 @@
+"""The training core (``sknn_backprop/_training/``): loop, objective, controls, L-BFGS.
+
+Each part is tested on its own here; the estimators' tests cover them end to end
+and ``test_weights_battery.py`` pins the numbers they produce.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.utils import gen_batches, shuffle
+
+from sknn_backprop import MLPClassifier, MLPRegressor
+from sknn_backprop._training.controls import (
+    Control,
+    DivergenceGuard,
+    EarlyStopping,
+    GradientClipping,
+    MaxNorm,
+    TrainingState,
+)
+from sknn_backprop._training.loop import Minibatches
+from sknn_backprop._training.objective import PENALTY_BLOCK, Objective, _add_l2_gradient
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+# ------------------------------------------------------------------- objective
+@pytest.mark.parametrize("n", [10, PENALTY_BLOCK, 3 * PENALTY_BLOCK + 7])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_l2_pass_is_the_plain_formula(n, dtype):
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=n).astype(dtype)
+    g = rng.normal(size=n).astype(dtype)
+    expected_g = g + dtype(0.3) * w
+    sq = _add_l2_gradient(w, g, 0.3)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(g, expected_g, rtol=rtol)
+    assert sq == pytest.approx(float(np.dot(w.astype(float), w.astype(float))), rel=rtol)
+
+
+def test_elastic_net_penalty_is_the_documented_formula():
+    rng = np.random.default_rng(0)
+    flat_p = rng.normal(size=20)
+    flat_g = np.zeros(20)
+    obj = Objective(None, None, flat_p, flat_g, 12, alpha=0.5, l1_ratio=0.25, adversarial_eps=0)
+    loss = obj.penalty(sw_sum=4.0)
+    w = flat_p[:12]
+    expected = 0.5 * (0.25 * np.abs(w).sum() + 0.75 / 2 * (w @ w)) / 4.0
+    assert loss == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(flat_g[:12], 0.5 * (0.25 * np.sign(w) + 0.75 * w) / 4.0)
+    assert not flat_g[12:].any()  # biases are never penalised
+
+
+# ------------------------------------------------------------------ minibatches
+def test_minibatches_follow_scikit_learns_shuffle_order():
+    X = np.arange(20.0).reshape(10, 2)
+    Y = np.arange(10.0).reshape(10, 1)
+    ours = Minibatches(X, Y, None, 4, True, np.random.RandomState(0))
+    rs, order = np.random.RandomState(0), np.arange(10)
+    for _ in range(3):  # three epochs: permutations compose, as scikit-learn's MLP
+        order = shuffle(order, random_state=rs)
+        expected = [Y[order[b]] for b in gen_batches(10, 4)]
+        got = [yb.copy() for _, yb, _ in ours]
+        assert len(got) == len(expected) == 3
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ controls
+def _state(p, g=None):
+    return TrainingState(None, p, np.zeros_like(p) if g is None else g)
+
+
+def test_gradient_clipping_caps_the_global_norm():
+    g = np.array([3.0, 4.0])
+    GradientClipping(1.0).after_gradient(_state(np.zeros(2), g))
+    np.testing.assert_allclose(g, [0.6, 0.8])
+    small = np.array([0.3, 0.4])
+    GradientClipping(1.0).after_gradient(_state(np.zeros(2), small))
+    np.testing.assert_array_equal(small, [0.3, 0.4])  # below the cap: untouched
+
+
+def test_max_norm_caps_each_units_incoming_weights():
+    from sknn_backprop import nn
+
+    layer = nn.Linear(3, 2)
+    layer.weight[...] = [[3.0, 4.0, 0.0], [0.1, 0.0, 0.0]]
+    MaxNorm(1.0, [layer, nn.ReLU()]).after_step(_state(np.zeros(1)))
+    np.testing.assert_allclose(layer.weight, [[0.6, 0.8, 0.0], [0.1, 0.0, 0.0]])
+
+
+class _Est:
+    """The attributes EarlyStopping reads and writes on an estimator."""
+
+    tol, n_iter_no_change, verbose = 0.0, 2, False
+
+    def __init__(self):
+        self.loss_curve_, self.best_loss_, self._no_improvement_count = [], np.inf, 0
+
+
+class _Optimizer:
+    def trigger_stopping(self, msg, verbose):
+        self.msg = msg
+        return True
+
+
+def test_early_stopping_on_the_training_loss_counts_patience():
+    est, state = _Est(), _state(np.zeros(1))
+    state.estimator, state.optimizer = est, _Optimizer()
+    stop = EarlyStopping(None)
+    stop.on_train_begin(state)
+    decisions = []
+    for loss in [1.0, 0.5, 0.6, 0.7, 0.8]:
+        est.loss_curve_.append(loss)
+        stop.on_epoch_end(state)
+        decisions.append(stop.should_stop(state))
+    assert decisions == [False, False, False, False, True]  # 3 epochs > patience 2
+    assert est.best_loss_ == 0.5
+    assert "Training loss did not improve" in state.optimizer.msg
+
+
+def test_divergence_guard_restores_the_last_finite_weights():
+    est = _Est()
+    est.loss_, est.n_iter_ = 1.0, 1
+    p = np.array([1.0, 2.0])
+    state = _state(p)
+    state.estimator = est
+    guard = DivergenceGuard()
+    guard.on_train_begin(state)
+    p[...] = [3.0, 4.0]
+    guard.on_epoch_end(state)  # finite: remembered
+    state.epoch, est.n_iter_ = 1, 2
+    p[...] = [np.nan, 5.0]
+    guard.on_epoch_end(state)
+    assert state.stopped and est.diverged_
+    np.testing.assert_array_equal(p, [3.0, 4.0])
+    with pytest.warns(Warning, match="Training diverged at iteration 2"):
+        guard.on_train_end(state)
+
+
+class Recorder(Control):
+    def __init__(self):
+        self.calls = []
+
+    def on_train_begin(self, state):
+        self.calls.append("begin")
+
+    def after_gradient(self, state):
+        self.calls.append("gradient")
+
+    def after_step(self, state):
+        self.calls.append("step")
+
+    def on_epoch_end(self, state):
+        self.calls.append("epoch")
+
+    def should_stop(self, state):
+        self.calls.append("stop?")
+        return False
+
+    def on_train_end(self, state):
+        self.calls.append("end")
+
+
+def test_the_loop_calls_controls_at_its_fixed_points(digits):
+    X, y = digits
+    rec = Recorder()
+    MLPClassifier(max_iter=2, batch_size=150, controls=[rec], random_state=0).fit(X, y)
+    epoch = ["gradient", "step", "gradient", "step", "epoch", "stop?"]
+    assert rec.calls == ["begin"] + epoch * 2 + ["end"]
+
+
+def test_lbfgs_calls_controls_each_iteration(digits):
+    X, y = digits
+    rec = Recorder()
+    est = MLPRegressor(solver="lbfgs", max_iter=5, controls=[rec], random_state=0)
+    est.fit(X, y.astype(float))
+    assert rec.calls[0] == "begin" and rec.calls[-1] == "end"
+    assert rec.calls.count("epoch") == est.n_iter_ == rec.calls.count("stop?")
+    assert rec.calls.count("gradient") >= est.n_iter_  # one per loss-and-gradient evaluation
+
+
+class StopBelow(Control):
+    def __init__(self, loss):
+        self.loss = loss
+
+    def should_stop(self, state):
+        return state.estimator.loss_ < self.loss
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_user_control_can_stop_training(digits, solver):
+    X, y = digits
+    free = MLPClassifier(solver=solver, max_iter=60, random_state=0).fit(X, y)
+    target = free.loss_curve_[9]
+    est = MLPClassifier(solver=solver, max_iter=60, random_state=0, controls=[StopBelow(target)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stopping on request is not a convergence failure
+        est.fit(X, y)
+    assert est.n_iter_ < free.n_iter_
+    assert min(est.loss_curve_) < target <= min(est.loss_curve_[:-1])
