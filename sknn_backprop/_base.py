@@ -36,7 +36,7 @@ from ._training.lbfgs import fit_lbfgs
 from ._training.loop import fit_stochastic
 from ._training.objective import Objective, sample_weights
 from ._training.rollback import transaction
-from ._training.solvers import STOCHASTIC_SOLVERS
+from ._training.solvers import STOCHASTIC_SOLVERS, objective_penalty
 
 _MAX_SEED = np.iinfo(np.int32).max
 #: below this many multiply-adds per matrix product, train with one BLAS thread
@@ -112,6 +112,8 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         "weight_init": [StrOptions(set(nn.init.INITIALIZERS))],
         "early_stopping_metric": [StrOptions({"score", "loss"})],
         "schedule_adam": ["boolean"],
+        "batch_norm": ["boolean"],
+        "rho": [Interval(Real, 0, 1, closed="left")],
         "controls": [None, list],
         # -- bagging
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
@@ -169,18 +171,40 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _objective(self, flat_p, flat_g):
         """The loss-and-gradient function every solver minimises (:mod:`._training.objective`)."""
         _, criterion, _ = self._output_spec()
-        params, flags = self.model_.parameters()[0], self.model_.penalized()
-        n_pen = sum(p.size for p, f in zip(params, flags) if f)
+        alpha, l1_ratio = objective_penalty(self)  # AdamW decays the weights itself
         return Objective(
             self._train_net(),
             criterion,
             flat_p,
             flat_g,
-            n_pen,
-            self.alpha,
-            self.l1_ratio,
+            self._n_penalized(),
+            alpha,
+            l1_ratio,
             self.adversarial_eps,
         )
+
+    def _n_penalized(self):
+        """How many leading entries of the flat parameter vector are penalised weights."""
+        params, flags = self.model_.parameters()[0], self.model_.penalized()
+        return sum(p.size for p, f in zip(params, flags) if f)
+
+    def _batch_statistics(self):
+        """Whether the network normalises with batch statistics (needs batches of >= 2)."""
+        return any(isinstance(m, nn.normalization._BatchNorm) for m in self.model_.modules)
+
+    def _check_batch_statistics(self, n_samples):
+        """Batch normalisation cannot train on one-row batches: say so up front."""
+        if not self._batch_statistics():
+            return
+        if n_samples < 2:
+            raise ValueError(
+                "Batch normalisation needs at least 2 samples to train (it normalises with "
+                f"their statistics), got n_samples = {n_samples}."
+            )
+        if self.solver != "lbfgs" and self.batch_size == 1:
+            raise ValueError(
+                "Batch normalisation needs minibatches of at least 2 samples, got batch_size=1."
+            )
 
     def _stochastic_modules(self):
         return [m for m in self.model_.modules if isinstance(m, nn.layers.TrainingOnly)]
@@ -401,6 +425,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
                     X.shape[1], Y.shape[1], self._random_state, X.dtype
                 )
             self._sync_from_views()
+        self._check_batch_statistics(X.shape[0])
         flat_p, flat_g = self.model_.get_parameters(penalized_first=True)
         self._refresh_views()
         stochastic = self._stochastic_modules()

@@ -20,6 +20,7 @@ from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import (
     activation_module,
+    batch_norm,
     dense_stack,
     init_function,
     input_regularisers,
@@ -163,7 +164,8 @@ class _ConvNetwork:
                 dtype=dtype,
                 init=init_function(self, kernel[0] * kernel[1]),
             )
-            mods += [conv, activation_module(self.activation)]
+            mods += [conv, *batch_norm(self, filters, dtype, images=True)]
+            mods.append(activation_module(self.activation))
             if pool != (1, 1):
                 mods.append(nn.MaxPool2d(pool))
             in_channels = filters
@@ -345,6 +347,8 @@ class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, B
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
+        batch_norm=False,
+        rho=0.9,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
@@ -371,10 +375,9 @@ class ConvNetRegressor(_ConvNetwork, RegressorNetworkMixin, RegressorMixin, Base
         + _docs.CONVNET
         + _docs.CONVNET_SOLVER
         + """
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        The loss, as :class:`MLPRegressor`'s.
-
 """
+        + _docs.REGRESSION_LOSS
+        + _docs.HUBER_DELTA
         + _docs.REGULARISERS
         + "\n"
         + _docs.BAGGING
@@ -469,6 +472,9 @@ class ConvNetRegressor(_ConvNetwork, RegressorNetworkMixin, RegressorMixin, Base
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
+        batch_norm=False,
+        rho=0.9,
+        huber_delta=1.0,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,

@@ -6,15 +6,26 @@ Each estimator's docstring is its own text with these blocks concatenated in.
 from string import Template
 
 _SOLVER = Template("""\
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adadelta'}, \
+default='adam'
         The solver for weight optimization: 'lbfgs' (quasi-Newton, through
         ``scipy.optimize.minimize``; good for small data sets), 'sgd'
-        (stochastic gradient descent with momentum) or 'adam' (Kingma & Ba).
+        (stochastic gradient descent with momentum), 'adam' (Kingma & Ba),
+        'adamw' (Adam with decoupled weight decay, Loshchilov & Hutter: see
+        ``alpha``), 'rmsprop' (Tieleman & Hinton), 'adagrad' (Duchi et al.) or
+        'adadelta' (Zeiler; its step is ``learning_rate_init`` times the
+        paper's, which has none: use ``learning_rate_init=1.0``, and the paper's
+        ``epsilon=1e-6``).  All but 'lbfgs' are stochastic (minibatches,
+        ``partial_fit``, early stopping).
 
     alpha : float, default=0.0001
         Strength of the weight penalty (L2 by default, see ``l1_ratio``). The
         penalty is divided by the sample size (the sum of sample weights) when
-        added to the loss. Biases are never penalised.
+        added to the loss. Biases (and batch-norm scales and shifts) are never
+        penalised.  With 'adamw' the L2 share ``alpha * (1 - l1_ratio)`` is
+        instead the decoupled weight decay ``w <- (1 - lr * decay) w`` of every
+        step (PyTorch's ``weight_decay``, not divided by the sample size), and
+        ``loss_`` has no L2 term; an L1 share stays in the loss.
 
     batch_size : int, default=$batch_size
         Size of minibatches for stochastic optimizers. When set to "auto",
@@ -25,19 +36,21 @@ _SOLVER = Template("""\
         ``learning_rate_init``; 'invscaling' uses
         ``learning_rate_init / pow(t, power_t)``; 'adaptive' divides the rate by 5
         each time two consecutive epochs fail to improve by ``tol``. Used by 'sgd',
-        and by 'adam' when ``schedule_adam=True``.
+        and by the adaptive solvers ('adam', 'adamw', 'rmsprop', 'adagrad',
+        'adadelta') when ``schedule_adam=True``.
 
     learning_rate_init : float, default=$learning_rate_init
-        The initial learning rate ('sgd' and 'adam').
+        The initial learning rate (every solver but 'lbfgs').
 
     power_t : float, default=0.5
         The exponent for inverse scaling learning rate.
 
     max_iter : int, default=$max_iter
-        Maximum number of iterations: epochs for 'sgd'/'adam', iterations for 'lbfgs'.
+        Maximum number of iterations: epochs for the stochastic solvers, iterations
+        for 'lbfgs'.
 
     shuffle : bool, default=True
-        Whether to shuffle samples in each iteration ('sgd' and 'adam').
+        Whether to shuffle samples in each iteration (not 'lbfgs').
 
     random_state : int, RandomState instance, default=None
         Determines random number generation for weights and bias
@@ -71,23 +84,31 @@ _SOLVER = Template("""\
         of the training data (stratified for single-output classification), or
         ``X_val, y_val`` passed to ``fit``, or -- for bagging members -- their
         out-of-bag rows. The weights that scored best are restored at the end,
-        also when ``max_iter`` is reached. Only for 'sgd' and 'adam'.
+        also when ``max_iter`` is reached. Not for 'lbfgs'.
 
     validation_fraction : float, default=0.1
         The proportion of training data to set aside as validation set for
         early stopping, in [0, 1).
 
     beta_1 : float, default=0.9
-        Exponential decay rate for estimates of first moment vector in adam.
+        Exponential decay rate for estimates of first moment vector in adam
+        and adamw.
 
     beta_2 : float, default=0.999
-        Exponential decay rate for estimates of second moment vector in adam.
+        Exponential decay rate for estimates of second moment vector in adam
+        and adamw.
 
     epsilon : float, default=1e-8
-        Value for numerical stability in adam.
+        Value for numerical stability in adam, adamw, rmsprop, adagrad and
+        adadelta (the last inside its square roots, where it also sets the size
+        of the first steps).
+
+    rho : float, default=0.9
+        Decay of the running average of the squared gradients in 'rmsprop' and
+        'adadelta' (and of the squared updates in 'adadelta'), in [0, 1).
 
     n_iter_no_change : int, default=10
-        Maximum number of epochs to not meet ``tol`` improvement ('sgd', 'adam').
+        Maximum number of epochs to not meet ``tol`` improvement (not 'lbfgs').
 
     max_fun : int, default=15000
         Only used when solver='lbfgs'. Maximum number of loss function calls.
@@ -234,8 +255,9 @@ CONTROLS = """\
         scikit-learn) or the validation loss.
 
     schedule_adam : bool, default=False
-        Apply ``learning_rate`` ('invscaling', 'adaptive') to Adam's step size
-        too (scikit-learn keeps Adam's constant).
+        Apply ``learning_rate`` ('invscaling', 'adaptive') to the step size of
+        the adaptive solvers too ('adam', 'adamw', 'rmsprop', 'adagrad',
+        'adadelta'; scikit-learn keeps Adam's constant).
 
     controls : list of :class:`~sknn_backprop.training.Control`, default=None
         Extra training controls, called by the training loop after the built-in
@@ -245,8 +267,44 @@ CONTROLS = """\
         copies it was given.
 """
 
+BATCH_NORM = """\
+    batch_norm : bool, default=False
+        Batch normalisation (Ioffe & Szegedy, 2015) in every hidden layer: a
+        ``BatchNorm1d`` after each hidden ``Linear`` (a ``BatchNorm2d`` after
+        each ``Conv2d``), before its activation.  Training normalises with the
+        batch's statistics, prediction with their running averages.  Its scales
+        and shifts are not penalised (``alpha``, ``l1_ratio``, ``max_norm``).
+        Keeps deep sigmoid or tanh networks from the vanishing gradient.
+
+"""
+
 #: the regularisers of the estimators that build their network from hyperparameters
-REGULARISERS = DROPOUT + PENALTIES + WEIGHT_INIT + CONTROLS
+REGULARISERS = DROPOUT + BATCH_NORM + PENALTIES + WEIGHT_INIT + CONTROLS
+
+#: the ``loss`` of the regressors that build their network from hyperparameters
+REGRESSION_LOSS = """\
+    loss : {'squared_error', 'absolute_error', 'huber', 'poisson'}, \
+default='squared_error'
+        'squared_error' is half the mean squared error (averaged over outputs);
+        'absolute_error' the mean absolute error, and 'huber' Huber's loss
+        (``huber_delta``): both robust to outlying targets, whose pull on the
+        fit they cap.  'poisson' is the half Poisson deviance with a log link
+        (exponential output), and requires ``y >= 0``.  The output layer is the
+        identity for all but 'poisson'.
+
+"""
+
+HUBER_DELTA = """\
+    huber_delta : float, default=1.0
+        Threshold of ``loss='huber'``: residuals ``|d| <= huber_delta`` cost
+        ``d^2 / 2`` (as 'squared_error'), larger ones ``huber_delta * (|d| -
+        huber_delta / 2)`` (linear, as 'absolute_error').  In the units of
+        ``y``: scikit-learn's ``HuberRegressor`` puts its threshold at
+        ``epsilon`` (default 1.35) times a residual scale ``sigma`` that it
+        fits, so ``huber_delta = epsilon * sigma`` matches it (``1.35`` for
+        noise of unit standard deviation).  Ignored by the other losses.
+
+"""
 
 #: the regularisers that apply to any network (``NeuralNet*``)
 NETWORK_REGULARISERS = PENALTIES + CONTROLS

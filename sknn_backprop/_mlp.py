@@ -152,6 +152,8 @@ default='relu'
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
+        batch_norm=False,
+        rho=0.9,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
@@ -173,11 +175,10 @@ class MLPRegressor(_MLPNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeura
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        'squared_error' is half the mean squared error (averaged over outputs);
-        'poisson' is the half Poisson deviance with a log link (exponential
-        output), and requires ``y >= 0``.
-
+"""
+        + _docs.REGRESSION_LOSS
+        + _docs.HUBER_DELTA
+        + """\
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
 
@@ -262,6 +263,9 @@ default='relu'
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
+        batch_norm=False,
+        rho=0.9,
+        huber_delta=1.0,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,

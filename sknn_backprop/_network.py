@@ -2,8 +2,8 @@
 
 The presets (``MLP*``, ``ConvNet*``) say which pieces they stack; this module
 holds how each piece is made from the estimator's hyperparameters: activations,
-the weight initialiser, the dense hidden stack with its dropout, and the input
-regularisers.
+the weight initialiser, batch normalisation, the dense hidden stack with its
+dropout, and the input regularisers.
 """
 
 from numbers import Integral
@@ -15,6 +15,7 @@ from . import nn
 __all__ = [
     "ACTIVATIONS",
     "activation_module",
+    "batch_norm",
     "dense_stack",
     "init_function",
     "input_regularisers",
@@ -76,13 +77,29 @@ def activation_module(activation):
     return ACTIVATIONS[activation](inplace=True)
 
 
+def batch_norm(est, n_features, dtype, images=False):
+    """``[BatchNorm1d]`` (``[BatchNorm2d]`` after a convolution) with ``batch_norm``, else ``[]``.
+
+    It goes between a hidden layer's ``Linear`` / ``Conv2d`` and its activation
+    (Ioffe & Szegedy's placement); its scale and shift are never penalised.
+    """
+    if not getattr(est, "batch_norm", False):
+        return []
+    module = nn.BatchNorm2d if images else nn.BatchNorm1d
+    return [module(n_features, dtype=dtype)]
+
+
 def dense_stack(est, fan_in, sizes, rng, dtype):
-    """``Linear -> activation [-> Dropout]`` for each hidden size; return ``(mods, width)``."""
+    """``Linear [-> BatchNorm1d] -> activation [-> Dropout]`` for each hidden size.
+
+    Returns ``(mods, width)``.
+    """
     mods = []
     rates = per_layer(est.dropout, len(sizes), "dropout")
     init = init_function(est)
     for size, rate in zip(sizes, rates):
         mods.append(nn.Linear(fan_in, size, rng=rng, dtype=dtype, init=init))
+        mods += batch_norm(est, size, dtype)
         mods.append(activation_module(est.activation))
         if rate > 0:
             mods.append(nn.Dropout(rate))

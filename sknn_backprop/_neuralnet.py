@@ -32,7 +32,7 @@ from ._regressor import RegressorNetworkMixin
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
 #: hyperparameters of the built-in architectures, which a user's module replaces
-_ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init")
+_ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init", "batch_norm")
 _OUTPUTS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
 
 
@@ -242,6 +242,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         adversarial_eps=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        rho=0.9,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
@@ -318,12 +319,16 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         ``Linear(n_features, 100) -> ReLU -> Linear(100, n_outputs)``, the
         default ``MLPRegressor``'s network.
 
-    criterion : {'squared_error', 'poisson'} or None, default=None
-        The loss: half the mean squared error (``None``), or the half Poisson
-        deviance with the module's output as the log of the mean (an ``Exp``
-        output layer is appended; ``y >= 0``).
+    criterion : {'squared_error', 'absolute_error', 'huber', 'poisson'} or None, \
+default=None
+        The loss: half the mean squared error (``None``), the mean absolute
+        error, Huber's loss (``huber_delta``), or the half Poisson deviance with
+        the module's output as the log of the mean (an ``Exp`` output layer is
+        appended; ``y >= 0``).  The same losses as :class:`MLPRegressor`'s
+        ``loss``.
 
 """
+        + _docs.HUBER_DELTA
         + _docs.SOLVER
         + "\n"
         + _docs.NETWORK_REGULARISERS
@@ -365,6 +370,7 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         },
         "module": [None, nn.Module, callable],
         "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"]],
+        "huber_delta": RegressorNetworkMixin._regressor_constraints["huber_delta"],
     }
 
     def __init__(
@@ -400,6 +406,8 @@ class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, Ba
         adversarial_eps=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        rho=0.9,
+        huber_delta=1.0,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,

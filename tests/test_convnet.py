@@ -25,6 +25,10 @@ ESTIMATORS = [
     # check_regressors_train wants R^2 > 0.5 on its 200 rows: more epochs than 20 batches
     ConvNetRegressor(**{**_SMALL, "max_iter": 100}, learning_rate_init=0.01, random_state=0),
     ConvNetRegressor(random_state=0),  # the defaults
+    ConvNetClassifier(**_SMALL, learning_rate_init=0.01, random_state=0, batch_norm=True),
+    ConvNetRegressor(
+        **{**_SMALL, "max_iter": 100}, learning_rate_init=0.01, random_state=0, loss="huber"
+    ),
 ]
 
 

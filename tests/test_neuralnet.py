@@ -69,6 +69,7 @@ ESTIMATORS = [
     NeuralNetClassifier(conv_module, **_KW),
     NeuralNetClassifier(small_mlp, n_estimators=2, **_KW),
     NeuralNetRegressor(small_mlp, n_estimators=2, **_KW),
+    NeuralNetRegressor(small_mlp, criterion="huber", huber_delta=0.5, solver="rmsprop", **_KW),
 ]
 
 

@@ -3,9 +3,10 @@
 ``J(W) = sum_i s_i L(y_i, f(x_i; W)) / sum_i s_i + alpha * P(W) / sum_i s_i``
 
 where ``s_i`` are the sample weights (class weights folded in), ``L`` the
-criterion and ``P`` the elastic-net penalty on the weights (never the biases).
+criterion and ``P`` the elastic-net penalty on the weights (never the biases;
+AdamW applies its L2 share as decoupled decay instead, see :mod:`.solvers`).
 With ``adversarial_eps > 0`` the loss term is Goodfellow et al.'s FGSM mixture
-``(J(x) + J(x + eps sign(dJ/dx))) / 2``.  SGD, Adam and L-BFGS all call the same
+``(J(x) + J(x + eps sign(dJ/dx))) / 2``.  Every solver (L-BFGS too) calls the same
 :class:`Objective`, so the formula lives in one place.
 """
 
