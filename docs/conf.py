@@ -5,6 +5,13 @@ Build from the repository root with::
     sphinx-build -W --keep-going -b html docs docs/_build/html
     sphinx-build -b doctest docs docs/_build/doctest
 
+The example gallery (sphinx-gallery, ``examples/`` -> ``docs/auto_examples``) shows
+the scripts without running them; ``SKNN_GALLERY=1`` runs every example and adds its
+printed output and figures (about 2 minutes on 2 idle cores; ``SKNN_GALLERY=quick``
+runs them in their quick mode, ``SKNN_EXAMPLES_QUICK=1``)::
+
+    SKNN_GALLERY=1 sphinx-build -W --keep-going -b html docs docs/_build/html
+
 No extension needs the network at build time (``intersphinx_mapping`` is empty;
 MathJax is loaded by the reader's browser).
 """
@@ -15,6 +22,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # _gallery_hooks
 
 import sknn_backprop  # noqa: E402
 
@@ -29,13 +37,14 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
 # No network: intersphinx is loaded but has nothing to fetch.
 intersphinx_mapping = {}
 
 templates_path = []
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 nitpicky = False
@@ -48,6 +57,29 @@ html_theme_options = {
     "fixed_sidebar": True,
 }
 html_static_path = []
+
+# -- example gallery (sphinx-gallery) ------------------------------------------------
+# Running every example takes minutes on 2 cores, too slow for the test suite's docs
+# build (tests/test_docs.py): by default the gallery pages show each script's
+# docstring and code without running it.  SKNN_GALLERY=1 runs them all (full size),
+# SKNN_GALLERY=quick in their quick mode.
+GALLERY = os.environ.get("SKNN_GALLERY", "")
+if GALLERY == "quick":
+    os.environ["SKNN_EXAMPLES_QUICK"] = "1"
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"\.py$",  # every example is run when the gallery is run
+    "plot_gallery": "True" if GALLERY else "False",
+    "reset_argv": "_gallery_hooks.example_output_dir",  # each figure to its own directory
+    "image_scrapers": ("matplotlib", "_gallery_hooks.saved_figures_scraper"),
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+    "min_reported_time": 5,
+    "show_memory": False,
+}
 
 # -- autodoc / numpydoc -------------------------------------------------------------
 autodoc_member_order = "bysource"

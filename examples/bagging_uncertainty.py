@@ -1,4 +1,5 @@
-"""Bagging networks: accuracy and predictive uncertainty as the ensemble grows.
+"""Bagging networks: accuracy and predictive uncertainty as the ensemble grows
+===========================================================================
 
 What it teaches
 ---------------
@@ -86,7 +87,7 @@ def save_figure(sizes, rows, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="directory for bagging_uncertainty.png")
     args = parser.parse_args(argv)
     quick = os.environ.get("SKNN_EXAMPLES_QUICK") == "1"
@@ -127,4 +128,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

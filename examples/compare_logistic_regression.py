@@ -1,4 +1,5 @@
-"""Is a neural network worth it?  MLPs against logistic regression, cross-validated.
+"""Is a neural network worth it?  MLPs against logistic regression, cross-validated
+================================================================================
 
 What it teaches
 ---------------
@@ -51,7 +52,7 @@ def save_figure(results, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument(
         "--output", default=".", help="directory for compare_logistic_regression.png"
     )
@@ -86,4 +87,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

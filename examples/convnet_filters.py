@@ -1,4 +1,5 @@
-"""What a small convolutional network learns on the 8x8 digits.
+"""What a small convolutional network learns on the 8x8 digits
+===========================================================
 
 What it teaches
 ---------------
@@ -27,12 +28,11 @@ import argparse
 import os
 import warnings
 
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from sknn_backprop import ConvNetClassifier, nn
+from sknn_backprop import ConvNetClassifier, FilterDisplay, nn
 
 
 def train(quick):
@@ -58,8 +58,9 @@ def first_block(clf, image):
     return x[0]
 
 
-def save_figure(filters, image, maps, label, path):
-    """Filters on the top row, the digit and its feature maps below."""
+def save_figure(clf, image, maps, label, path):
+    """The filters on top (:class:`sknn_backprop.FilterDisplay`, with its shared
+    symmetric colour bar), the digit and its feature maps below."""
     try:
         import matplotlib
 
@@ -69,24 +70,22 @@ def save_figure(filters, image, maps, label, path):
         print("matplotlib is not installed: no figure saved.")
         return None
 
-    n = len(filters)
-    fig, axes = plt.subplots(3, n, figsize=(1.2 * n, 4.2), squeeze=False)
-    lim = np.abs(filters).max()
+    n = len(maps)
+    fig = plt.figure(figsize=(1.2 * (n + 1), 4.6))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.3, 1])
+    # one row of filters; a colour means the same weight in every filter
+    FilterDisplay.from_estimator(clf, layer=0, n_cols=n, ax=top.add_subplot())
+    axes = bottom.subplots(1, n + 1)
+    axes[0].imshow(image.reshape(maps.shape[1:]), cmap="gray_r")
+    axes[0].set_title(f"digit {label}", fontsize=7)
     for i in range(n):
-        axes[0, i].imshow(filters[i, 0], cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[0, i].set_title(f"filter {i}", fontsize=7)
-        axes[2, i].imshow(maps[i], cmap="viridis")
-    axes[1, 0].imshow(image.reshape(maps.shape[1:]), cmap="gray_r")
-    axes[1, 0].set_title(f"digit {label}", fontsize=7)
-    for ax in axes.ravel():
+        axes[i + 1].imshow(maps[i], cmap="viridis")
+        axes[i + 1].set_title(f"map {i}", fontsize=7)
+    for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes[1, 1:]:
-        ax.axis("off")
-    axes[0, 0].set_ylabel("filters", fontsize=8)
-    axes[2, 0].set_ylabel("feature maps", fontsize=8)
-    fig.suptitle("first convolution layer: learned 3x3 filters and their ReLU maps")
-    fig.tight_layout()
+    bottom.suptitle("its ReLU feature maps of one test digit", fontsize=9)
+    top.suptitle("first convolution layer: learned 3x3 filters", fontsize=9)
     fig.savefig(path)
     plt.close(fig)
     print(f"figure saved to {path}")
@@ -94,7 +93,7 @@ def save_figure(filters, image, maps, label, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument(
         "--output",
         default=".",
@@ -118,9 +117,11 @@ def main(argv=None):
     if os.path.isdir(path) or not path.endswith(".png"):
         path = os.path.join(path, "convnet_filters.png")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    save_figure(filters, image, maps, label, path)
+    save_figure(clf, image, maps, label, path)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

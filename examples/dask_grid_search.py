@@ -1,4 +1,5 @@
-"""Scale a grid search (and bagging) out to a Dask cluster through joblib.
+"""Scale a grid search (and bagging) out to a Dask cluster through joblib
+======================================================================
 
 scikit-learn's ``GridSearchCV`` and our bagging members are dispatched with
 joblib, so any joblib backend can run them.  Here a local Dask cluster (two worker
@@ -6,6 +7,10 @@ processes on 127.0.0.1) stands in for a real one: point ``Client`` at your
 scheduler's address instead and nothing else changes.
 
 Needs ``pip install distributed``; without it the script says so and exits.
+Run ``python examples/dask_grid_search.py`` (6 s on 2 idle cores, 45 s
+measured while other work kept them busy: the grid search runs twice, locally and
+on the cluster, and the two worker processes compete with it); ``SKNN_EXAMPLES_QUICK=1`` makes it a
+run of a few seconds.
 """
 
 import argparse
@@ -22,7 +27,7 @@ from sknn_backprop import MLPClassifier
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="unused; for a uniform interface")
     parser.parse_args(argv)
     try:
@@ -76,4 +81,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

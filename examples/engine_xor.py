@@ -1,4 +1,5 @@
-"""XOR with the engine alone: a hand-written training loop, no estimator.
+"""XOR with the engine alone: a hand-written training loop, no estimator
+=====================================================================
 
 What it teaches
 ---------------
@@ -106,7 +107,7 @@ def save_figure(model, losses, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument(
         "--output",
         default=".",
@@ -137,4 +138,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

@@ -1,4 +1,5 @@
-"""Adversarial examples (FGSM) and adversarial training on the digits.
+"""Adversarial examples (FGSM) and adversarial training on the digits
+==================================================================
 
 What it teaches
 ---------------
@@ -107,7 +108,7 @@ def save_figure(models, accs, X_te, y_te, eps, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="directory for the figure")
     args = parser.parse_args(argv)
     quick = os.environ.get("SKNN_EXAMPLES_QUICK") == "1"
@@ -142,4 +143,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

@@ -1,4 +1,5 @@
-"""The lecture's Torch7 snippet, line for line, on the numpy engine.
+"""The lecture's Torch7 snippet, line for line, on the numpy engine
+================================================================
 
 What it teaches
 ---------------
@@ -82,4 +83,6 @@ def main():
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

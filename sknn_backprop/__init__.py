@@ -2,6 +2,7 @@
 
 from . import nn
 from ._convnet import ConvNetClassifier, ConvNetRegressor
+from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
 
@@ -15,5 +16,7 @@ __all__ = [
     "ConvNetRegressor",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "TrainingCurveDisplay",
+    "FilterDisplay",
     "__version__",
 ]

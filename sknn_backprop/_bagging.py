@@ -34,9 +34,10 @@ import os
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.parallel import Parallel, delayed  # workers get our warning filters
 from threadpoolctl import threadpool_limits
 
 _SINGLE_NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_", "_views", "_optimizer")
@@ -230,11 +231,12 @@ def _aggregate(est):
     est.diverged_ = any(m.diverged_ for m in members)
     if est.early_stopping:
         est.best_loss_ = None
-        est.validation_scores_ = None  # per member: estimators_[i].validation_scores_
+        # per member: estimators_[i].validation_scores_ / validation_loss_curve_
+        est.validation_scores_ = est.validation_loss_curve_ = None
         est.best_validation_score_ = float(np.mean([m.best_validation_score_ for m in members]))
     else:
         est.best_loss_ = float(np.mean([m.best_loss_ for m in members]))
-        est.validation_scores_ = None
+        est.validation_scores_ = est.validation_loss_curve_ = None
         est.best_validation_score_ = None
 
 

@@ -19,6 +19,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def _sphinx(builder, out_dir, *options):
     pytest.importorskip("sphinx")
     pytest.importorskip("numpydoc")
+    pytest.importorskip("sphinx_gallery")
     env = dict(os.environ)
     # the examples train small networks: one BLAS thread avoids oversubscribing the
     # cores (and keeps the build well under a minute on a busy 2-core machine)

@@ -314,3 +314,27 @@ def test_neuralnet_regressor_and_unsupported_module():
     ).fit(X, y.astype(float))
     with pytest.raises(NotImplementedError, match="nn.PReLU is not supported"):
         to_onnx(prelu, X[:1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_norm_avg_pool_and_l1_penalty_modules(dtype):
+    from sknn_backprop import NeuralNetClassifier
+
+    X, y = _digits_like(dtype)
+    net = nn.Sequential(
+        nn.Reshape(1, 6, 6),
+        nn.Conv2d(1, 3, 3, padding=1),
+        nn.BatchNorm2d(3),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Reshape(27),
+        nn.Linear(27, 8),
+        nn.BatchNorm1d(8),
+        nn.L1Penalty(1e-3),
+        nn.Tanh(),
+        nn.Linear(8, 3),
+    )
+    clf = NeuralNetClassifier(net, max_iter=5, random_state=0).fit(X, y)
+    bn = clf.module_.modules[2]
+    assert not np.allclose(bn.running_mean, 0)  # trained statistics, not the initial ones
+    _check_classifier(clf, X, ATOL[np.float32])

@@ -305,3 +305,15 @@ def test_reset_running_stats(rng):
     assert bn.reset_running_stats() is bn
     assert_array_equal(bn.running_mean, 0)
     assert_array_equal(bn.running_var, 1)
+
+
+def test_reset_parameters_restores_the_initial_state():
+    bn = nn.BatchNorm1d(3)
+    bn.forward(np.random.default_rng(0).normal(2.0, 3.0, size=(20, 3)))
+    bn.weight[...] = 5.0
+    bn.bias[...] = -1.0
+    bn.reset_parameters(np.random.default_rng(1))
+    np.testing.assert_array_equal(bn.weight, 1.0)
+    np.testing.assert_array_equal(bn.bias, 0.0)
+    np.testing.assert_array_equal(bn.running_mean, 0.0)
+    np.testing.assert_array_equal(bn.running_var, 1.0)

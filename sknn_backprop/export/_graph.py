@@ -18,7 +18,7 @@ _PROTO = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorP
 
 #: ops that onnxruntime's CPU provider only implements for float32: a double
 #: graph runs them in float32 between two casts
-FLOAT_ONLY_OPS = frozenset({"Conv"})
+FLOAT_ONLY_OPS = frozenset({"Conv", "AveragePool"})
 
 
 class Graph:
@@ -122,6 +122,21 @@ def _max_pool2d(g, m, x):
     return g.op("MaxPool", [x], kernel_shape=list(m.kernel_size), strides=list(m.stride))
 
 
+def _avg_pool2d(g, m, x):
+    # no padding, floor-sized output, as the engine's AvgPool2d
+    return g.float_op(
+        "AveragePool", x, [], kernel_shape=list(m.kernel_size), strides=list(m.stride)
+    )
+
+
+def _batch_norm(g, m, x):
+    """Eval mode: ``y = a x + c`` with the running statistics (``a``, ``c`` per channel)."""
+    a, c = m._eval_coefficients(g.dtype)
+    shape = (-1,) if isinstance(m, nn.BatchNorm1d) else (-1, 1, 1)  # channels of (N, C, H, W)
+    y = g.op("Mul", [x, g.const(a.reshape(shape), "bn_scale")])
+    return g.op("Add", [y, g.const(c.reshape(shape), "bn_shift")])
+
+
 def _sequential(g, m, x):
     return network_graph(g, m, x)
 
@@ -146,6 +161,10 @@ MODULE_CONVERTERS = {
     nn.Reshape: _reshape,
     nn.Conv2d: _conv2d,
     nn.MaxPool2d: _max_pool2d,
+    nn.AvgPool2d: _avg_pool2d,
+    nn.BatchNorm1d: _batch_norm,
+    nn.BatchNorm2d: _batch_norm,
+    nn.L1Penalty: _identity,
     nn.Sequential: _sequential,
 }
 

@@ -263,6 +263,13 @@ class _BatchNorm(Module):
         self.running_var.fill(1)
         return self
 
+    def reset_parameters(self, rng):
+        """Scale 1, shift 0 and fresh running statistics, as at construction (no randomness)."""
+        if self.affine:
+            self.weight.fill(1)
+            self.bias.fill(0)
+        self.reset_running_stats()
+
 
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation of ``(N, C)`` inputs, per feature (Torch7's ``nn.BatchNormalization``).
