@@ -256,7 +256,17 @@ def test_model_prints_torch_style(digits_split):
     assert "nn.Softmax" in text
 
 
-@pytest.mark.parametrize("name", sknn_backprop.__all__[1:-1])
+_ESTIMATORS = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "ConvNetClassifier",
+    "ConvNetRegressor",
+    "NeuralNetClassifier",
+    "NeuralNetRegressor",
+]
+
+
+@pytest.mark.parametrize("name", _ESTIMATORS)
 def test_no_partial_fit_with_lbfgs(name):
     """As scikit-learn: ``partial_fit`` is only an attribute for the stochastic solvers."""
     est = getattr(sknn_backprop, name)(solver="lbfgs")
