@@ -171,10 +171,17 @@ def test_convnet_rectangular_strided_binary():
     _check_classifier(clf, X, ATOL[np.float32])
 
 
-def test_convnet_regressor():
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_convnet_regressor(batch_norm):
     X, _ = _digits_like(np.float32)
     y = np.c_[X[:, :18].mean(axis=1), X[:, 18:].mean(axis=1)]
-    reg = ConvNetRegressor(conv_filters=(3,), hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    reg = ConvNetRegressor(
+        conv_filters=(3,),
+        hidden_layer_sizes=(8,),
+        batch_norm=batch_norm,
+        max_iter=5,
+        random_state=0,
+    )
     _check_regressor(reg.fit(X, y), X, 1e-4)
 
 
