@@ -1,6 +1,7 @@
 """sknn_backprop: neural networks for scikit-learn users, on a readable numpy backprop engine."""
 
 from . import nn
+from ._autoencoder import MLPAutoencoder
 from ._convnet import ConvNetClassifier, ConvNetRegressor
 from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
@@ -16,6 +17,7 @@ __all__ = [
     "ConvNetRegressor",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "MLPAutoencoder",
     "TrainingCurveDisplay",
     "FilterDisplay",
     "__version__",

@@ -40,12 +40,15 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.parallel import Parallel, delayed  # workers get our warning filters
 from threadpoolctl import threadpool_limits
 
-_SINGLE_NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_", "_views", "_optimizer")
+from ._base import MAX_SEED, NETWORK_ATTRS, TrainingData
+
+#: what a single-network fit leaves on the estimator, which an ensemble keeps per member
+_SINGLE_NETWORK_ATTRS = (*NETWORK_ATTRS, "_views", "_optimizer", "controls_")
 
 
 def _member_seeds(random_state, n):
     """One seed per member, drawn from the estimator's ``random_state``."""
-    return check_random_state(random_state).randint(np.iinfo(np.int32).max, size=n)
+    return check_random_state(random_state).randint(MAX_SEED, size=n)
 
 
 def _n_draw(est, n_samples):
@@ -75,6 +78,7 @@ def _new_member(est, seed):
     for name in (
         "classes_",
         "_label_binarizer",
+        "_two_column_binary",
         "n_features_in_",
         "feature_names_in_",
         "input_shape_",
@@ -86,8 +90,6 @@ def _new_member(est, seed):
 
 def _train_member(member, X, Y, y, sw, rows, val, first_pass, incremental):
     """Fit one member on ``rows`` of the data (all of it when ``rows`` is None)."""
-    from ._base import TrainingData
-
     if rows is not None:
         X, Y, y = _safe_indexing(X, rows), Y[rows], _safe_indexing(y, rows)
         sw = None if sw is None else sw[rows]
@@ -229,15 +231,16 @@ def _aggregate(est):
     length = min(len(m.loss_curve_) for m in members)
     est.loss_curve_ = list(np.mean([m.loss_curve_[:length] for m in members], axis=0))
     est.diverged_ = any(m.diverged_ for m in members)
+    # per member: estimators_[i].validation_scores_ / validation_loss_curve_
+    est.validation_scores_ = est.validation_loss_curve_ = None
     if est.early_stopping:
         est.best_loss_ = None
-        # per member: estimators_[i].validation_scores_ / validation_loss_curve_
-        est.validation_scores_ = est.validation_loss_curve_ = None
         est.best_validation_score_ = float(np.mean([m.best_validation_score_ for m in members]))
+        est.best_validation_loss_ = float(np.mean([m.best_validation_loss_ for m in members]))
     else:
         est.best_loss_ = float(np.mean([m.best_loss_ for m in members]))
-        est.validation_scores_ = est.validation_loss_curve_ = None
-        est.best_validation_score_ = None
+        est.best_validation_score_ = est.best_validation_loss_ = None
+    est._no_improvement_count = 0
 
 
 def _oob_score(est, X, y):

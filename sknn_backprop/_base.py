@@ -38,15 +38,15 @@ from ._training.objective import Objective, sample_weights
 from ._training.rollback import transaction
 from ._training.solvers import STOCHASTIC_SOLVERS, objective_penalty
 
-_MAX_SEED = np.iinfo(np.int32).max
+MAX_SEED = np.iinfo(np.int32).max
+#: fitted attributes of a single network, which a bagged model keeps per member
+NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_")
 #: below this many multiply-adds per matrix product, train with one BLAS thread
 _SMALL_GEMM = 2**22
 #: prediction processes at most this many activations (per layer) at once: 8 MiB of
 #: float64, so a chunk's activations stay in cache and its buffers are reused
 #: instead of paging in fresh memory (10,000 x 784 rows: 0.85 of one 2**23 chunk's time)
 _PREDICT_CHUNK_VALUES = 2**20
-#: fitted attributes of a single network, which a bagged model keeps per member
-_NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_")
 
 DIVERGED_MSG = (
     "Solver produced non-finite parameter weights. The input data may contain large"
@@ -109,12 +109,13 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "input_noise": [Interval(Real, 0, None, closed="left")],
         "adversarial_eps": [Interval(Real, 0, None, closed="left")],
+        "activity_l1": [Interval(Real, 0, None, closed="left")],
         "weight_init": [StrOptions(set(nn.init.INITIALIZERS))],
         "early_stopping_metric": [StrOptions({"score", "loss"})],
         "schedule_adam": ["boolean"],
         "batch_norm": ["boolean"],
         "rho": [Interval(Real, 0, 1, closed="left")],
-        "controls": [None, list],
+        "controls": [None, list, tuple],
         # -- bagging
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "max_samples": [
@@ -154,6 +155,9 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
                 f"{self.solver} is not stochastic."
             )
         return True
+
+    def _pretrain(self, data):
+        """Hook: unsupervised pre-training of a newly built ``model_`` (``_pretrain.py``)."""
 
     # --------------------------------------------------------------- network
     def _build_network(self, n_features, n_outputs, rng, dtype):
@@ -224,9 +228,11 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         ``intercepts_`` are the model's weights for ``predict``, warm starts and
         ``partial_fit``.  Unchanged views cost a few identity checks.
         """
-        views = self.__dict__.get("_views")
         coefs, intercepts = self.__dict__.get("coefs_"), self.__dict__.get("intercepts_")
-        if views is not None and _same(coefs, views[0]) and _same(intercepts, views[1]):
+        if self._views_current():
+            return
+        if coefs is None or intercepts is None:  # deleted: the network's own weights
+            self._refresh_views()
             return
         linears = [m for m in self.model_.modules if isinstance(m, nn.Linear)]
         if len(coefs) != len(linears) or len(intercepts) != len(linears):
@@ -247,9 +253,19 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
                 m.bias[...] = intercept
         self._refresh_views()
 
+    def _views_current(self):
+        """Whether ``coefs_`` / ``intercepts_`` are still the views of the network's weights."""
+        views = self.__dict__.get("_views")
+        d = self.__dict__
+        return (
+            views is not None
+            and _same(d.get("coefs_"), views[0])
+            and _same(d.get("intercepts_"), views[1])
+        )
+
     def __getattr__(self, name):
         # only called for missing attributes: point a bagged model's user to its members
-        if name in _NETWORK_ATTRS and "estimators_" in self.__dict__:
+        if name in NETWORK_ATTRS and "estimators_" in self.__dict__:
             raise AttributeError(
                 f"This bagged {type(self).__name__} (n_estimators="
                 f"{self.__dict__.get('n_estimators')}) has no attribute {name!r}: each "
@@ -259,13 +275,10 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: Python >= 3.11 returns __dict__ itself
-        if state.get("coefs_") is not None and "_views" in state:
-            if _same(state["coefs_"], state["_views"][0]) and _same(
-                state["intercepts_"], state["_views"][1]
-            ):
-                # coefs_/intercepts_ are views of model_'s weights: pickle the weights once
-                for name in ("coefs_", "intercepts_", "_views"):
-                    state.pop(name, None)
+        if self._views_current():
+            # coefs_/intercepts_ are views of model_'s weights: pickle the weights once
+            for name in ("coefs_", "intercepts_", "_views"):
+                state.pop(name, None)
         return state
 
     def __setstate__(self, state):
@@ -364,6 +377,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             return self._fit_unsafe(X, y, sample_weight, incremental, val)
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, val):
+        _check_controls(self.controls)
         fitted = hasattr(self, "coefs_") or hasattr(self, "estimators_")
         first_pass = not fitted or (not self.warm_start and not incremental)
         if incremental:
@@ -417,8 +431,12 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         training continues from the current weights (warm start, ``partial_fit``).
         """
         X, Y = data.X, data.Y
+        if first_pass or "controls_" not in self.__dict__:
+            # the user's controls are trained as copies (they may keep state): controls_
+            self.controls_ = copy.deepcopy(list(self.controls or []))
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
+            self._pretrain(data)
         else:
             if not hasattr(self, "model_"):  # coefs_ set by hand (scikit-learn's own tests)
                 self.model_ = self._build_network(
@@ -433,7 +451,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             # one generator for the masks and noise of the network's whole life:
             # partial_fit and warm starts continue its stream (re-seeding it from an
             # int random_state on every call would repeat the same masks each epoch)
-            self.model_.set_rng(np.random.default_rng(self._random_state.randint(_MAX_SEED)))
+            self.model_.set_rng(np.random.default_rng(self._random_state.randint(MAX_SEED)))
         self.model_.train()
         try:
             with self._blas_threads(X.shape[0]):
@@ -521,6 +539,17 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_controls(controls):
+    from ._training.controls import Control
+
+    for control in controls or ():
+        if not isinstance(control, Control):
+            raise ValueError(
+                "controls must be a list of sknn_backprop.training.Control instances, got "
+                f"{control!r} in controls."
+            )
 
 
 def _same(arrays, views):

@@ -101,11 +101,16 @@ class ClassifierNetworkMixin:
         self._check_fitted()
         return self._proba(self._raw_predict(self._check_X_predict(X)))
 
+    def _normalises_sigmoids(self):
+        """Whether the outputs are one sigmoid per class of a single-label problem, which
+        ``predict_proba`` divides by their sum (the ONNX export does the same)."""
+        return self.loss == "squared_error" and self._multiclass()
+
     def _proba(self, p):
         """Network outputs -> class probabilities, strictly inside (0, 1)."""
         if p.shape[1] == 1:
             p = np.hstack([1 - p, p])
-        elif self.loss == "squared_error" and self._multiclass():
+        elif self._normalises_sigmoids():
             p /= p.sum(axis=1, keepdims=True)  # independent sigmoids -> a distribution
         # strictly inside (0, 1), so predict_log_proba stays finite
         eps = np.finfo(p.dtype).eps

@@ -20,6 +20,7 @@ from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import (
     activation_module,
+    activity_penalty,
     batch_norm,
     dense_stack,
     init_function,
@@ -165,7 +166,7 @@ class _ConvNetwork:
                 init=init_function(self, kernel[0] * kernel[1]),
             )
             mods += [conv, *batch_norm(self, filters, dtype, images=True)]
-            mods.append(activation_module(self.activation))
+            mods += [activation_module(self.activation), *activity_penalty(self)]
             if pool != (1, 1):
                 mods.append(nn.MaxPool2d(pool))
             in_channels = filters
@@ -344,6 +345,7 @@ class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, B
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
@@ -469,6 +471,7 @@ class ConvNetRegressor(_ConvNetwork, RegressorNetworkMixin, RegressorMixin, Base
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,

@@ -237,6 +237,18 @@ PENALTIES = """\
         on ``x + adversarial_eps * sign(grad_x L)`` and the two losses averaged.
         ``0`` disables it.
 
+    activity_l1 : float, default=0.0
+        L1 penalty on the hidden activations, the lecture's "enforce sparsity"
+        (Torch7's ``nn.L1Penalty``, :class:`~sknn_backprop.nn.L1Penalty`): adds
+        ``activity_l1 * sum_j |a_j|``, averaged over the samples of a batch, for
+        each penalised layer's activations ``a`` to the loss (and to
+        ``loss_curve_``), pushing most units of each sample to zero.  ``MLP*``
+        and ``ConvNet*`` penalise every hidden activation (convolution blocks
+        included); ``NeuralNet*`` every ``Sigmoid``, ``Tanh``, ``ReLU``,
+        ``LeakyReLU``, ``PReLU`` or ``Abs`` of the module except its last
+        layer (a module without one is refused); :class:`MLPAutoencoder` the
+        code layer only.  ``0`` adds no module: the network is unchanged.
+
 """
 
 WEIGHT_INIT = """\
@@ -249,11 +261,15 @@ WEIGHT_INIT = """\
 
 """
 
-CONTROLS = """\
+EARLY_STOPPING_METRIC = """\
     early_stopping_metric : {'score', 'loss'}, default='score'
         The quantity early stopping monitors: the validation score (as
         scikit-learn) or the validation loss.
 
+"""
+
+#: the training controls apart from ``early_stopping_metric``
+TRAINING_CONTROLS = """\
     schedule_adam : bool, default=False
         Apply ``learning_rate`` ('invscaling', 'adaptive') to the step size of
         the adaptive solvers too ('adam', 'adamw', 'rmsprop', 'adagrad',
@@ -263,8 +279,8 @@ CONTROLS = """\
         Extra training controls, called by the training loop after the built-in
         ones (early stopping, clipping, max-norm, divergence guard) at each of
         its fixed points: after each gradient, after each optimizer step, at
-        the end of each epoch.  ``clone`` copies them; each fit trains with the
-        copies it was given.
+        the end of each epoch.  ``fit`` trains deep copies of them, kept in
+        ``controls_``; ``partial_fit`` and warm starts continue with those.
 """
 
 BATCH_NORM = """\
@@ -277,6 +293,8 @@ BATCH_NORM = """\
         Keeps deep sigmoid or tanh networks from the vanishing gradient.
 
 """
+
+CONTROLS = EARLY_STOPPING_METRIC + TRAINING_CONTROLS
 
 #: the regularisers of the estimators that build their network from hyperparameters
 REGULARISERS = DROPOUT + BATCH_NORM + PENALTIES + WEIGHT_INIT + CONTROLS
@@ -308,6 +326,33 @@ HUBER_DELTA = """\
 
 #: the regularisers that apply to any network (``NeuralNet*``)
 NETWORK_REGULARISERS = PENALTIES + CONTROLS
+
+PRETRAIN = """\
+    pretrain : bool, default=False
+        Greedy layer-wise unsupervised pre-training (Hinton et al., 2006; Bengio
+        et al., 2007; Vincent et al., 2008): before the supervised training of a
+        new network, each hidden layer is trained in turn as a one-layer denoising
+        :class:`MLPAutoencoder` (same activation, solver, learning rate, batch
+        size and ``alpha``) on the codes of the layers below it, computed from
+        ``X`` and the ``X_unlabeled`` rows passed to ``fit``; its encoder's
+        weights become the layer's starting weights, and the whole stack (with a
+        freshly initialised output layer) is then fine-tuned on the labels.  Runs
+        when ``fit`` (or the first ``partial_fit``) builds a network, not on warm
+        starts; needs a network of ``Linear`` layers each followed by an
+        activation (``NeuralNet*`` with other layers is refused).
+
+    pretrain_max_iter : int, default=20
+        Epochs (L-BFGS iterations for 'lbfgs') of each layer's autoencoder.  On
+        small data sets more help: the sigmoid network of
+        ``examples/lecture_pretraining.py`` gains more from 50 than from 20.
+
+    pretrain_noise : float, default=0.1
+        Standard deviation of the Gaussian noise added to each autoencoder's
+        input while it learns to reconstruct the clean input (the denoising of
+        Vincent et al.); ``0`` trains plain autoencoders.  Separate from
+        ``input_noise``, which applies to the supervised training.
+
+"""
 
 BAGGING = """\
     n_estimators : int, default=1
@@ -383,6 +428,10 @@ ATTRIBUTES = """\
     diverged_ : bool
         Whether training stopped because the loss or weights became non-finite
         (the last finite weights were restored and a warning issued).
+
+    controls_ : list of :class:`~sknn_backprop.training.Control`
+        The trained copies of ``controls`` (empty without them), with whatever
+        state they kept.
 
     estimators_ : list of estimators
         With ``n_estimators > 1``: the fitted member networks (each a fitted

@@ -13,6 +13,7 @@ from . import _docs
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import dense_stack, input_regularisers, positive_ints
+from ._pretrain import PretrainMixin
 from ._regressor import RegressorNetworkMixin
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -36,7 +37,9 @@ class _MLPNetwork:
         return max(self._hidden_sizes())
 
 
-class MLPClassifier(ClassifierNetworkMixin, _MLPNetwork, ClassifierMixin, BaseNeuralNetwork):
+class MLPClassifier(
+    ClassifierNetworkMixin, _MLPNetwork, PretrainMixin, ClassifierMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Multi-layer perceptron classifier, a drop-in superset of scikit-learn's.
 
@@ -64,6 +67,7 @@ default='relu'
         + "\n"
         + _docs.REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -110,6 +114,7 @@ default='relu'
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
         **_MLPNetwork._mlp_constraints,
+        **PretrainMixin._pretrain_constraints,
         "loss": [StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -149,11 +154,15 @@ default='relu'
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
         batch_norm=False,
         rho=0.9,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
@@ -164,7 +173,9 @@ default='relu'
         store_params(self, locals())
 
 
-class MLPRegressor(_MLPNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
+class MLPRegressor(
+    _MLPNetwork, PretrainMixin, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Multi-layer perceptron regressor, a drop-in superset of scikit-learn's.
 
@@ -191,6 +202,7 @@ default='relu'
         + "\n"
         + _docs.REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -223,6 +235,7 @@ default='relu'
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
         **_MLPNetwork._mlp_constraints,
+        **PretrainMixin._pretrain_constraints,
         **RegressorNetworkMixin._regressor_constraints,
     }
 
@@ -260,12 +273,16 @@ default='relu'
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
         batch_norm=False,
         rho=0.9,
         huber_delta=1.0,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,

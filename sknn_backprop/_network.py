@@ -15,6 +15,7 @@ from . import nn
 __all__ = [
     "ACTIVATIONS",
     "activation_module",
+    "activity_penalty",
     "batch_norm",
     "dense_stack",
     "init_function",
@@ -77,6 +78,13 @@ def activation_module(activation):
     return ACTIVATIONS[activation](inplace=True)
 
 
+def activity_penalty(est):
+    """``[nn.L1Penalty]`` after a hidden activation when ``activity_l1 > 0``, else ``[]``."""
+    if est.activity_l1 > 0:
+        return [nn.L1Penalty(est.activity_l1, size_average=True)]
+    return []
+
+
 def batch_norm(est, n_features, dtype, images=False):
     """``[BatchNorm1d]`` (``[BatchNorm2d]`` after a convolution) with ``batch_norm``, else ``[]``.
 
@@ -90,7 +98,7 @@ def batch_norm(est, n_features, dtype, images=False):
 
 
 def dense_stack(est, fan_in, sizes, rng, dtype):
-    """``Linear [-> BatchNorm1d] -> activation [-> Dropout]`` for each hidden size.
+    """``Linear [-> BatchNorm1d] -> activation [-> L1Penalty] [-> Dropout]`` per hidden size.
 
     Returns ``(mods, width)``.
     """
@@ -101,6 +109,7 @@ def dense_stack(est, fan_in, sizes, rng, dtype):
         mods.append(nn.Linear(fan_in, size, rng=rng, dtype=dtype, init=init))
         mods += batch_norm(est, size, dtype)
         mods.append(activation_module(est.activation))
+        mods += activity_penalty(est)
         if rate > 0:
             mods.append(nn.Dropout(rate))
         fan_in = size

@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import StrOptions
 from . import _docs, nn
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
+from ._pretrain import PretrainMixin
 from ._regressor import RegressorNetworkMixin
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
@@ -34,6 +35,8 @@ __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 #: hyperparameters of the built-in architectures, which a user's module replaces
 _ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init", "batch_norm")
 _OUTPUTS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
+#: the hidden activations that ``activity_l1`` places an ``nn.L1Penalty`` after
+_HIDDEN_ACTIVATIONS = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Abs)
 
 
 def _leaves(module):
@@ -72,7 +75,7 @@ class _UserNetwork:
                     "module must return an nn.Module when called as module(n_features, "
                     f"n_outputs), got {type(built).__name__}."
                 )
-            return built
+            return copy.deepcopy(built)  # a factory may hand out the same network twice
         raise TypeError(
             "module must be an nn.Module, a callable module(n_features, n_outputs) "
             f"returning one, or None; got {type(module).__name__}."
@@ -92,12 +95,18 @@ class _UserNetwork:
             module.reset_parameters(rng)  # drawn afresh from random_state
         leaves = _leaves(module)
         width, self._widest = _probe_widths(leaves, n_features, dtype)
+        if width == 1 and isinstance(leaves[-1], (nn.Softmax, nn.LogSoftmax)):
+            raise ValueError(
+                f"module ends in a one-unit nn.{type(leaves[-1]).__name__}, whose output is "
+                "constant: give it two units for two classes, or end in nn.Sigmoid or a Linear."
+            )
         if width != n_outputs:
             raise ValueError(
                 f"module outputs {width} values per sample, but the targets need "
                 f"{n_outputs} ({self._targets_word()})."
             )
         self.module_ = module
+        leaves = _with_activity_penalty(leaves, self.activity_l1)
         output = self._output_module(leaves[-1])
         if output is not leaves[-1]:
             keep = leaves[:-1] if isinstance(leaves[-1], _OUTPUTS) else leaves
@@ -114,6 +123,24 @@ class _UserNetwork:
         return getattr(self, "_widest", 0)
 
 
+def _with_activity_penalty(leaves, l1weight):
+    """``leaves`` with an ``nn.L1Penalty`` after every hidden activation (not the last layer)."""
+    if l1weight == 0:
+        return leaves
+    out = []
+    for i, m in enumerate(leaves):
+        out.append(m)
+        if i < len(leaves) - 1 and isinstance(m, _HIDDEN_ACTIVATIONS):
+            out.append(nn.L1Penalty(l1weight, size_average=True))
+    if len(out) == len(leaves):
+        raise ValueError(
+            f"activity_l1={l1weight} needs a hidden activation to penalise (one of "
+            f"{', '.join(c.__name__ for c in _HIDDEN_ACTIVATIONS)} before the last layer), "
+            "but the module has none."
+        )
+    return out
+
+
 def _probe_widths(leaves, n_features, dtype):
     """``(output width, widest activation)`` in values per sample, from one zero row."""
     x = np.zeros((1, n_features), dtype=dtype)
@@ -124,7 +151,9 @@ def _probe_widths(leaves, n_features, dtype):
     return x[0].size, widest
 
 
-class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin, BaseNeuralNetwork):
+class NeuralNetClassifier(
+    _UserNetwork, ClassifierNetworkMixin, PretrainMixin, ClassifierMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn classifier.
 
@@ -164,6 +193,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -204,6 +234,7 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
             if k not in _ARCHITECTURE
         },
         "module": [None, nn.Module, callable],
+        **PretrainMixin._pretrain_constraints,
         "criterion": [None, StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -240,9 +271,13 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
         rho=0.9,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,
@@ -295,15 +330,16 @@ class NeuralNetClassifier(_UserNetwork, ClassifierNetworkMixin, ClassifierMixin,
             raw = raw[:, 1]
         return super()._decode(raw)
 
-    def _proba(self, p):
+    def _normalises_sigmoids(self):
         net = self.estimators_[0] if "estimators_" in self.__dict__ else self
         sigmoids = isinstance(net.model_.modules[-1], nn.Sigmoid)
-        if sigmoids and self.loss == "log_loss" and self._multiclass():
-            p /= p.sum(axis=1, keepdims=True)  # independent sigmoids -> a distribution
-        return super()._proba(p)
+        multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+        return sigmoids and self.n_outputs_ > 1 and not multilabel
 
 
-class NeuralNetRegressor(_UserNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
+class NeuralNetRegressor(
+    _UserNetwork, RegressorNetworkMixin, PretrainMixin, RegressorMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn regressor.
 
@@ -333,6 +369,7 @@ default=None
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
+        + _docs.PRETRAIN
         + _docs.BAGGING
         + """
     Attributes
@@ -369,6 +406,7 @@ default=None
             if k not in _ARCHITECTURE
         },
         "module": [None, nn.Module, callable],
+        **PretrainMixin._pretrain_constraints,
         "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"]],
         "huber_delta": RegressorNetworkMixin._regressor_constraints["huber_delta"],
     }
@@ -404,10 +442,14 @@ default=None
         clip_grad_norm=None,
         input_noise=0.0,
         adversarial_eps=0.0,
+        activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
         rho=0.9,
         huber_delta=1.0,
+        pretrain=False,
+        pretrain_max_iter=20,
+        pretrain_noise=0.1,
         n_estimators=1,
         max_samples=1.0,
         bootstrap=True,

@@ -1,9 +1,9 @@
 """Training controls, for the ``controls`` parameter of every estimator.
 
 A control is a small object that the training loop calls at fixed points
-(after each gradient, after each optimizer step, at the end of each epoch); the
-estimators build the built-in ones (:class:`EarlyStopping`,
-:class:`GradientClipping`, :class:`MaxNorm`, :class:`DivergenceGuard`) from their
+(after each gradient, after each optimizer step, at the end of each epoch).  The
+estimators build the built-in ones (early stopping, gradient clipping, max-norm,
+the divergence guard: ``sknn_backprop/_training/controls.py``) from their
 hyperparameters, and run the user's after them.  Subclass :class:`Control` and
 override the hooks you need::
 
@@ -19,23 +19,12 @@ override the hooks you need::
 
     MLPClassifier(controls=[StopBelow(0.05)])
 
-See ``docs/architecture.rst`` for the order of the calls in one training step.
+Each fit trains with deep copies of ``controls``, kept in the fitted attribute
+``controls_`` (``partial_fit`` and warm starts continue with them), so a
+control may keep state.  See ``docs/architecture.rst`` for the order of the
+calls in one training step.
 """
 
-from ._training.controls import (
-    Control,
-    DivergenceGuard,
-    EarlyStopping,
-    GradientClipping,
-    MaxNorm,
-    TrainingState,
-)
+from ._training.controls import Control, TrainingState
 
-__all__ = [
-    "Control",
-    "TrainingState",
-    "EarlyStopping",
-    "GradientClipping",
-    "MaxNorm",
-    "DivergenceGuard",
-]
+__all__ = ["Control", "TrainingState"]

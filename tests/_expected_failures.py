@@ -29,6 +29,8 @@ def sample_weight_xfails(est):
             "batch normalisation's statistics count each row once whatever its weight "
             "(as PyTorch's), so repeated rows move the mean and variance a weight does not"
         )
+    elif p.get("activity_l1"):
+        reason = "the activity penalty averages |a| over a batch's rows unweighted (nn.L1Penalty)"
     return dict.fromkeys(_CHECKS, reason) if reason else {}
 
 

@@ -83,3 +83,40 @@ def test_bagged_model_points_missing_attributes_to_its_members(digits, Est):
     assert hasattr(est.estimators_[0], "coefs_")
     with pytest.raises(AttributeError, match="has no attribute 'not_there'"):
         est.not_there  # noqa: B018
+
+
+@pytest.mark.parametrize("call", ["fit", "warm_start", "partial_fit"])
+def test_a_failed_fit_keeps_assigned_weights(digits, call):
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    est.coefs_ = [np.zeros_like(c) for c in est.coefs_]
+    expected = est.predict_proba(X[:20])  # the zero weights
+    rng = np.random.default_rng(0)
+    assigned = [rng.normal(size=c.shape) for c in est.coefs_]
+    est.coefs_ = [a.copy() for a in assigned]  # assigned, not used yet
+    if call == "warm_start":
+        est.set_params(warm_start=True)
+    bad = y.astype(float) + 0.5  # not labels of the fitted classes
+    with pytest.raises(ValueError):
+        est.partial_fit(X, bad) if call == "partial_fit" else est.fit(X, np.full(len(y), np.nan))
+    for got, want in zip(est.coefs_, assigned):
+        np.testing.assert_array_equal(got, want)
+    assert not np.allclose(est.predict_proba(X[:20]), expected)  # predicts with them
+
+
+def test_deleted_coefs_fall_back_to_the_networks_weights(digits):
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    expected = est.predict_proba(X)
+    del est.coefs_
+    np.testing.assert_array_equal(est.predict_proba(X), expected)
+    assert est.coefs_[0].shape == (64, 8)
+
+
+def test_bagged_early_stopping_sets_best_validation_loss(digits):
+    X, y = digits
+    single = MLPClassifier(early_stopping=True, max_iter=5, random_state=0).fit(X, y)
+    assert np.isfinite(single.best_validation_loss_)
+    bagged = single.set_params(n_estimators=2).fit(X, y)
+    members = [m.best_validation_loss_ for m in bagged.estimators_]
+    assert bagged.best_validation_loss_ == pytest.approx(np.mean(members))

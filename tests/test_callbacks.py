@@ -127,3 +127,19 @@ def test_bagged_fit_reports_one_task_per_member(n_jobs):
     assert rec.events[-1] == ("teardown", "MLPClassifier")
     assert not hasattr(est.estimators_[0], "_callback_fit_ctx")
     assert not hasattr(est.estimators_[0], "_parent_callback_ctx")
+
+
+def test_a_control_stopping_training_still_ends_the_epochs_task():
+    from sknn_backprop.training import Control
+
+    class StopAtTwo(Control):
+        def on_epoch_end(self, state):
+            if state.epoch == 1:
+                state.request_stop()
+
+    rec = Recorder()
+    est = MLPClassifier(max_iter=10, controls=[StopAtTwo()], random_state=0)
+    est.set_callbacks(rec).fit(X, y)
+    epochs = _ends(rec, "epoch")
+    assert est.n_iter_ == len(epochs) == 2
+    assert all(score is not None for _, _, score in epochs)  # each with its snapshot

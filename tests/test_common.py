@@ -18,6 +18,7 @@ CONFIGS = {
     "dropout": dict(dropout=0.3, input_dropout=0.1),
     "l1_maxnorm_clip": dict(l1_ratio=0.5, max_norm=2.0, clip_grad_norm=1.0),
     "noise_fgsm": dict(input_noise=0.1, adversarial_eps=0.01),
+    "activity_l1": dict(activity_l1=0.01),
     "he_init_loss_monitor": dict(
         weight_init="he_normal", early_stopping=True, early_stopping_metric="loss"
     ),

@@ -241,3 +241,49 @@ def test_regressor_poisson_and_multioutput():
     assert isinstance(pois.model_.modules[-1], nn.Exp) and (pred > 0).all()
     with pytest.raises(ValueError, match="negative"):
         NeuralNetRegressor(criterion="poisson").fit(X, -np.abs(counts) - 1)
+
+
+def _two_units(n_features, n_outputs):
+    return nn.Sequential(nn.Linear(n_features, 8), nn.Tanh(), nn.Linear(8, 2))
+
+
+@pytest.mark.parametrize("extra", [{}, {"early_stopping": True}])
+def test_bagged_two_unit_binary_members_train_a_softmax(digits, extra):
+    X, y = digits
+    yb = (y[:300] > 4).astype(int)
+    kw = dict(n_estimators=3, max_iter=30, learning_rate_init=0.01, random_state=0)
+    est = NeuralNetClassifier(_two_units, **kw, **extra)
+    est.fit(X[:300], yb)
+    assert all(isinstance(m.model_.modules[-1], nn.Softmax) for m in est.estimators_)
+    proba = est.predict_proba(X[300:400])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert est.score(X[300:600], (y[300:600] > 4).astype(int)) > 0.6
+
+
+def test_two_unit_squared_error_probabilities_sum_to_one(digits):
+    X, y = digits
+    yb = (y[:300] > 4).astype(int)
+    est = NeuralNetClassifier(_two_units, criterion="squared_error", max_iter=20, random_state=0)
+    proba = est.fit(X[:300], yb).predict_proba(X[300:400])
+    assert isinstance(est.model_.modules[-1], nn.Sigmoid)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_one_unit_softmax_is_a_clear_error(digits):
+    X, y = digits
+    net = nn.Sequential(nn.Linear(64, 8), nn.Tanh(), nn.Linear(8, 1), nn.Softmax())
+    with pytest.raises(ValueError, match="one-unit nn.Softmax"):
+        NeuralNetClassifier(net, max_iter=1).fit(X[:100], (y[:100] > 4).astype(int))
+
+
+def test_a_factory_handing_out_one_network_is_not_trained_in_place(digits):
+    X, y = digits
+    shared = small_mlp(64, 10)
+    before = shared.modules[0].weight.copy()
+    a = NeuralNetClassifier(lambda n_in, n_out: shared, max_iter=3, random_state=0)
+    b = NeuralNetClassifier(lambda n_in, n_out: shared, max_iter=3, random_state=1)
+    a.fit(X[:200], y[:200])
+    b.fit(X[:200], y[:200])
+    np.testing.assert_array_equal(shared.modules[0].weight, before)
+    assert a.module_ is not shared and a.module_ is not b.module_
+    assert not np.allclose(a.coefs_[0], b.coefs_[0])

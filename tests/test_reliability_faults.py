@@ -24,7 +24,7 @@ def _data(seed=0):
 
 
 def _make(kind, **params):
-    # batch_size="auto" = all samples (< 200): one minibatch, one _constrain(grad) per epoch
+    # batch_size="auto" = all samples (< 200): one minibatch, one gradient per epoch
     base = dict(hidden_layer_sizes=(5,), max_iter=10, random_state=0, tol=0, n_iter_no_change=50)
     base.update(params)
     return MLPClassifier(**base) if kind == "cls" else MLPRegressor(**base)
@@ -53,6 +53,10 @@ class Fault(Control):
                 raise KeyboardInterrupt
             state.flat_g[0] = np.nan if self.fault == "nan" else np.inf
 
+    def __deepcopy__(self, memo):
+        # fit trains a deep copy of each control: this one stays the test's own object
+        return self
+
     def after_step(self, state):
         if self.record is not None:
             self.record.append([c.copy() for c in state.estimator.coefs_])
@@ -62,8 +66,9 @@ class Fault(Control):
 
 
 def _inject(est, at, fault="nan", record=None):
-    """Arm ``est`` (its training copy: clone copies controls) with a :class:`Fault`."""
+    """Arm ``est`` with a :class:`Fault` (which fit's copies leave shared: the test's)."""
     est.set_params(controls=[Fault(at, fault, record)])
+    est.__dict__.pop("controls_", None)  # the next call takes the new parameter
     return est.controls[0]
 
 

@@ -2,7 +2,7 @@
 
 Every check runs on a *fitted* estimator too: a failed ``fit`` or
 ``partial_fit`` must leave the previous model predicting exactly as before
-(``BaseNeuralNetwork._transaction``).
+(``sknn_backprop._training.rollback.transaction``).
 """
 
 import numpy as np
@@ -235,6 +235,10 @@ BAD_PARAMS = [
     ("dropout", 1.0),
     ("n_estimators", 0),
     ("weight_init", "zeros"),
+    ("activity_l1", -0.1),
+    ("pretrain", "yes"),
+    ("pretrain_max_iter", 0),
+    ("pretrain_noise", -1.0),
 ]
 
 

@@ -173,16 +173,19 @@ class Recorder(Control):
 def test_the_loop_calls_controls_at_its_fixed_points(digits):
     X, y = digits
     rec = Recorder()
-    MLPClassifier(max_iter=2, batch_size=150, controls=[rec], random_state=0).fit(X, y)
+    est = MLPClassifier(max_iter=2, batch_size=150, controls=[rec], random_state=0).fit(X, y)
     epoch = ["gradient", "step", "gradient", "step", "epoch", "stop?"]
-    assert rec.calls == ["begin"] + epoch * 2 + ["end"]
+    assert est.controls_[0].calls == ["begin"] + epoch * 2 + ["end"]
+    assert rec.calls == []  # fit trains a copy: the parameter is left as given
+    est.partial_fit(X, y)  # continues with the same copy
+    assert est.controls_[0].calls[-8:] == ["begin"] + epoch + ["end"]
 
 
 def test_lbfgs_calls_controls_each_iteration(digits):
     X, y = digits
-    rec = Recorder()
-    est = MLPRegressor(solver="lbfgs", max_iter=5, controls=[rec], random_state=0)
+    est = MLPRegressor(solver="lbfgs", max_iter=5, controls=[Recorder()], random_state=0)
     est.fit(X, y.astype(float))
+    rec = est.controls_[0]
     assert rec.calls[0] == "begin" and rec.calls[-1] == "end"
     assert rec.calls.count("epoch") == est.n_iter_ == rec.calls.count("stop?")
     assert rec.calls.count("gradient") >= est.n_iter_  # one per loss-and-gradient evaluation
@@ -207,3 +210,26 @@ def test_a_user_control_can_stop_training(digits, solver):
         est.fit(X, y)
     assert est.n_iter_ < free.n_iter_
     assert min(est.loss_curve_) < target <= min(est.loss_curve_[:-1])
+
+
+def test_controls_must_be_controls(digits):
+    X, y = digits
+    est = MLPClassifier(max_iter=1, controls=[lambda state: None])
+    with pytest.raises(ValueError, match="controls must be a list of sknn_backprop.training"):
+        est.fit(X, y)
+    assert not hasattr(est, "model_")
+
+
+def test_lbfgs_keeps_loss_curve_current_for_controls(digits):
+    X, y = digits
+    seen = []
+
+    class Watch(Control):
+        def on_epoch_end(self, state):
+            est = state.estimator
+            seen.append((est.n_iter_, len(est.loss_curve_), est.loss_ == est.loss_curve_[-1]))
+
+    est = MLPRegressor(solver="lbfgs", max_iter=4, controls=[Watch()], random_state=0)
+    est.fit(X, y.astype(float))
+    assert seen == [(i, i, True) for i in range(1, 5)]
+    assert len(est.loss_curve_) == est.n_iter_ == 4

@@ -19,7 +19,12 @@ the user's own, which run after them at each point.  ``docs/architecture.rst``
 shows how to write one.
 """
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from .validation import validation_metrics
 
 __all__ = [
     "Control",
@@ -186,8 +191,6 @@ class EarlyStopping(Control):
             est.best_loss_ = est.loss_curve_[-1]
 
     def _update_validation(self, state):
-        from .validation import validation_metrics
-
         est = state.estimator
         score, loss = validation_metrics(est, *self.validation)
         est.validation_scores_.append(score)
@@ -262,10 +265,6 @@ class DivergenceGuard(Control):
         state.request_stop(self._message)
 
     def on_train_end(self, state):
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
         if state.interrupted and not np.isfinite(state.flat_p).all():
             np.copyto(state.flat_p, self._last_finite)
         if self._message is not None:

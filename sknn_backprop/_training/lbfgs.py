@@ -5,6 +5,13 @@ The whole training set is one batch; scipy sees the flat parameter vector
 gradient vector.  Each iteration is one progress task and ends with the
 controls' ``on_epoch_end`` / ``should_stop`` (the built-in ones -- early
 stopping, clipping, max-norm -- apply to the stochastic solvers only).
+
+For the user's controls, L-BFGS differs from the minibatch loop in three ways:
+``after_gradient`` runs after every loss-and-gradient evaluation of scipy's
+line search (not once per iteration), ``after_step`` is never called, and
+scipy keeps its own copy of the parameters, so a control that changes
+``state.flat_p`` changes nothing.  Ctrl-C propagates out of scipy without
+``on_train_end``; the fit is rolled back.
 """
 
 import numpy as np
@@ -32,11 +39,13 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
     X, Y, _, sample_weight, _ = data
     objective = est._objective(flat_p, flat_g)
     X = est._prepare_X(X)
-    controls = list(getattr(est, "controls", None) or [])
+    controls = est.controls_
     state = TrainingState(est, flat_p, flat_g)
     for control in controls:
         control.on_train_begin(state)
-    curve, stopped = [], []
+    est.loss_curve_ = getattr(est, "loss_curve_", None) or []
+    curve, stopped = est.loss_curve_, []
+    start = len(curve)
 
     def fun(w):
         np.copyto(flat_p, w, casting="unsafe")
@@ -46,16 +55,17 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
         return loss, flat_g.astype(np.float64)
 
     def callback(intermediate_result):
-        curve.append(float(intermediate_result.fun))
+        curve.append(float(intermediate_result.fun))  # loss_curve_, kept current
         np.copyto(flat_p, intermediate_result.x, casting="unsafe")
-        est.loss_, est.n_iter_ = curve[-1], len(curve)  # what the controls read
+        est.loss_, est.n_iter_ = curve[-1], len(curve) - start  # what the controls read
         for control in controls:
             control.on_epoch_end(state)
         if reporter.end() or state.stopped or any(c.should_stop(state) for c in controls):
             stopped.append(True)
             raise StopIteration  # asked to stop (scipy >= 1.11)
         state.epoch += 1
-        reporter.begin("lbfgs-iter")
+        if state.epoch < est.max_iter:  # scipy stops after max_iter: no task beyond it
+            reporter.begin("lbfgs-iter")
 
     reporter.begin("lbfgs-iter")
     iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
@@ -79,9 +89,8 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
     else:  # pragma: no cover
         est.n_iter_ = opt_res.nit
     est.loss_ = float(opt_res.fun)
-    est.loss_curve_ = getattr(est, "loss_curve_", None) or []
-    est.loss_curve_ += curve
-    est.best_loss_ = min(curve) if curve else est.loss_
+    this_call = curve[start:]
+    est.best_loss_ = min(this_call) if this_call else est.loss_
     np.copyto(flat_p, opt_res.x, casting="unsafe")
     for control in controls:
         control.on_train_end(state)

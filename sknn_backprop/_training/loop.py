@@ -131,8 +131,8 @@ def end_epoch(state, controls, reporter, incremental):
     for control in controls:
         control.on_epoch_end(state)
         if state.stopped:
-            return True
-    if reporter.end():  # a callback (sklearn.callback) asked to stop
+            break
+    if reporter.end() or state.stopped:  # a callback (sklearn.callback) asked to stop
         return True
     state.optimizer.iteration_ends(est.t_)
     if any(control.should_stop(state) for control in controls):
@@ -184,8 +184,7 @@ def fit_stochastic(est, data, flat_p, flat_g, incremental, reporter):
         min_batch_size=2 if est._batch_statistics() else 0,
     )
     objective = est._objective(flat_p, flat_g)
-    controls = builtin_controls(est, val if est.early_stopping else None)
-    controls += list(getattr(est, "controls", None) or [])
+    controls = builtin_controls(est, val if est.early_stopping else None) + est.controls_
     state = TrainingState(est, flat_p, flat_g, est._optimizer)
     for control in controls:
         control.on_train_begin(state)

@@ -5,6 +5,9 @@
 where ``s_i`` are the sample weights (class weights folded in), ``L`` the
 criterion and ``P`` the elastic-net penalty on the weights (never the biases;
 AdamW applies its L2 share as decoupled decay instead, see :mod:`.solvers`).
+``nn.L1Penalty`` modules in the network (``activity_l1``) add their penalty on
+the activations, ``lambda * sum_ij |a_ij| / n``, to the reported loss; its
+gradient they add themselves on the way back.
 With ``adversarial_eps > 0`` the loss term is Goodfellow et al.'s FGSM mixture
 ``(J(x) + J(x + eps sign(dJ/dx))) / 2``.  Every solver (L-BFGS too) calls the same
 :class:`Objective`, so the formula lives in one place.
@@ -82,6 +85,7 @@ class Objective:
         self.n_penalized = n_penalized
         self.alpha, self.l1_ratio = alpha, l1_ratio
         self.adversarial_eps = adversarial_eps
+        self.activity = _activity_penalties(net)
 
     def __call__(self, xb, yb, swb):
         """Forward, criterion, backward and penalty for one batch; return the loss.
@@ -94,18 +98,24 @@ class Objective:
         eps = self.adversarial_eps
         out = net.forward(xb)
         loss, delta = criterion.forward_backward(out, yb, swb)
+        loss += self.activity_loss()
         if eps > 0:
             # FGSM (Goodfellow et al.): J = (J(x) + J(x + eps sign(dJ/dx))) / 2
             grad_x = net.backward(xb, delta, scale=0.5)
             x_adv = np.asarray(xb + eps * np.sign(grad_x), dtype=self.flat_p.dtype)
             out = net.forward(x_adv)
             loss_adv, delta = criterion.forward_backward(out, yb, swb)
+            loss_adv += self.activity_loss()
             net.backward(x_adv, delta, scale=0.5, need_input_grad=False)
             loss = 0.5 * (loss + loss_adv)
         else:
             net.backward(xb, delta, need_input_grad=False)
         loss += self.penalty(sw_sum)
         return loss
+
+    def activity_loss(self):
+        """The activity penalties of the last forward (``nn.L1Penalty.loss``), summed."""
+        return sum(m.loss for m in self.activity) if self.activity else 0.0
 
     def penalty(self, sw_sum):
         """Add the elastic-net penalty's gradient to ``flat_g``; return its loss.
@@ -126,6 +136,15 @@ class Objective:
             loss += l1 * float(np.abs(w).sum())
             gw += l1 * np.sign(w)
         return loss
+
+
+def _activity_penalties(module):
+    """The ``nn.L1Penalty`` modules of ``module``, nested containers opened."""
+    from ..nn import L1Penalty
+
+    if isinstance(module, L1Penalty):
+        return [module]
+    return [m for child in getattr(module, "modules", ()) for m in _activity_penalties(child)]
 
 
 def _add_l2_gradient(w, gw, l2):

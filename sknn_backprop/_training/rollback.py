@@ -17,6 +17,8 @@ def transaction(est, incremental):
     and queues, and are not model state.
     """
     fitted = hasattr(est, "model_") or hasattr(est, "estimators_")
+    # coefs_ that are the network's views are rebuilt on restore; assigned ones are kept
+    views = "model_" in est.__dict__ and est._views_current()
     if fitted and (incremental or est.warm_start):
         shared = {k: v for k, v in est.__dict__.items() if "callback" in k}
         saved = copy.deepcopy({k: v for k, v in est.__dict__.items() if k not in shared})
@@ -28,6 +30,6 @@ def transaction(est, incremental):
     except BaseException:
         est.__dict__.clear()
         est.__dict__.update(saved)
-        if "model_" in saved and "coefs_" in saved:
+        if views:
             est._refresh_views()  # a deep copy's coefs_ are no longer views
         raise

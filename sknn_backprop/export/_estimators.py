@@ -149,7 +149,7 @@ def _probabilities(g, est, raw, output):
     """``est._proba(raw)``: ``[1 - p, p]`` (binary), renormalised sigmoids, clipped."""
     if est.n_outputs_ == 1:
         p = g.op("Concat", [g.op("Sub", [g.const(1, "one"), raw]), raw], axis=1)
-    elif getattr(est, "loss", None) == "squared_error" and not _multilabel(est):
+    elif est._normalises_sigmoids():
         axes = g.const([1], "axes", dtype=np.int64)
         p = g.op("Div", [raw, g.op("ReduceSum", [raw, axes], keepdims=1)])
     else:

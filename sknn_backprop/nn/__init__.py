@@ -43,7 +43,7 @@ from .criterion import (
 )
 from .gradcheck import gradient_check
 from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
-from .linear import Linear
+from .linear import Linear, TiedLinear
 from .module import Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
 from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
@@ -53,6 +53,7 @@ __all__ = [
     "Module",
     "Sequential",
     "Linear",
+    "TiedLinear",
     "Conv2d",
     "MaxPool2d",
     "AvgPool2d",

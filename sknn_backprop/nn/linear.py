@@ -1,4 +1,4 @@
-"""The fully connected layer, ``z = W a + b``."""
+"""The fully connected layer, ``z = W a + b``, and its tied transpose ``z = W^T a + c``."""
 
 import numpy as np
 
@@ -6,7 +6,7 @@ from ._ops import col_sum
 from .init import INITIALIZERS
 from .module import Module, WeightBias, check_int
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "TiedLinear"]
 
 
 def _matmul_into(a, b, buf):
@@ -161,3 +161,102 @@ class Linear(WeightBias, Module):
         if not lazy:
             super().zero_grad_parameters()
         self._grad_is_zero = True
+
+
+class TiedLinear(Module):
+    """A layer whose weight is the transpose of a :class:`Linear`'s: ``output = input @ W + c``.
+
+    The decoder of an autoencoder with tied weights: ``TiedLinear(encoder)``
+    maps ``encoder.n_out`` values back to ``encoder.n_in`` with the encoder's
+    weight array ``W`` (not a copy) and a bias ``c`` of its own, so the pair
+    has half the weights of two ``Linear`` layers.  ``W`` stays the encoder's
+    parameter; this layer's ``parameters()`` are its bias only.  Backward adds
+    its share of ``dL/dW`` into the encoder's ``grad_weight``: for
+    ``z = a W + c``, ``dL/dW = a^T delta`` (the transpose of a ``Linear``'s
+    ``delta^T a``), summed with the encoder's own ``delta^T x``.
+
+    Backward runs from the last module to the first, so in a ``Sequential``
+    this layer's contribution is accumulated before the encoder's own (which
+    then adds instead of overwriting).
+
+    Parameters
+    ----------
+    linear : Linear
+        The layer whose weight is shared.
+
+    Attributes
+    ----------
+    tied : Linear
+        The layer whose weight is shared.
+    weight : ndarray of shape (linear.n_in, linear.n_out)
+        ``W^T`` in Torch layout (a view of ``tied.weight``, read-only in spirit).
+    bias : ndarray of shape (linear.n_in,)
+        ``c``, initialised to zeros.
+    grad_bias : ndarray
+        Accumulated gradient of the bias.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> encoder = nn.Linear(5, 2)
+    >>> decoder = nn.TiedLinear(encoder)
+    >>> decoder
+    nn.TiedLinear(2 -> 5, tied to nn.Linear(5 -> 2))
+    >>> decoder.forward(np.ones((3, 2))).shape
+    (3, 5)
+    >>> np.shares_memory(decoder.weight, encoder.weight)
+    True
+    """
+
+    def __init__(self, linear):
+        super().__init__()
+        if not isinstance(linear, Linear):
+            raise ValueError(f"linear must be an nn.Linear, got {linear!r}.")
+        self.tied = linear
+        self.n_in, self.n_out = linear.n_out, linear.n_in
+        self.bias = np.zeros(self.n_out, dtype=linear.weight.dtype)
+        self.grad_bias = np.zeros_like(self.bias)
+
+    @property
+    def weight(self):
+        return self.tied.weight.T
+
+    def extra_repr(self):
+        return f"{self.n_in} -> {self.n_out}, tied to {self.tied!r}"
+
+    def update_output(self, x):
+        out = np.asarray(x @ self.tied.weight)
+        out += self.bias
+        return out
+
+    def update_grad_input(self, x, grad_output):
+        return grad_output @ self.tied.weight.T
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        tied = self.tied
+        gw = np.asarray(x.T @ grad_output)  # dL/dW = a^T delta, in W's own layout
+        if scale != 1.0:
+            gw *= scale
+        if getattr(tied, "_grad_is_zero", False):  # the encoder's gradient was lazily zeroed: write
+            tied.grad_weight[...] = gw
+            if tied.grad_bias is not None:
+                tied.grad_bias.fill(0)  # the encoder's bias gradient will now be added
+            tied._grad_is_zero = False
+        else:
+            tied.grad_weight += gw
+        gb = col_sum(grad_output)
+        self.grad_bias += gb * scale if scale != 1.0 else gb
+
+    def parameters(self):
+        return [self.bias], [self.grad_bias]
+
+    def penalized(self):
+        return [False]
+
+    def _rebind(self, params, grads):
+        self.bias, self.grad_bias = params[0], grads[0]
+
+    def reset_parameters(self, rng):
+        """The bias starts at zero; the weight is the tied layer's (reset there)."""
+        self.bias[...] = 0
