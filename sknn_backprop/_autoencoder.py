@@ -23,7 +23,7 @@ from ._network import activation_module, activity_penalty, init_function, input_
 __all__ = ["MLPAutoencoder"]
 
 #: parameters of the other estimators that an autoencoder does not have
-_NOT_HERE = ("dropout", "max_samples", "bootstrap", "oob_score", "n_jobs")
+_NOT_HERE = ("dropout", "batch_norm", "max_samples", "bootstrap", "oob_score", "n_jobs")
 
 
 def _neg_mse(y_true, y_pred, sample_weight=None):
@@ -188,6 +188,7 @@ default='relu'
         weight_init="glorot_uniform",
         early_stopping_metric="loss",
         schedule_adam=False,
+        rho=0.9,
         controls=None,
         n_estimators=1,
     ):

@@ -78,9 +78,8 @@ def test_scale_and_shift_are_not_penalised():
                 self.grads = [g.copy() for g in state.estimator.model_.parameters()[1]]
 
     def first_gradients(**params):
-        control = Gradients()
-        _fit(MLPClassifier(**kw, **params, controls=[control]))
-        return control.grads
+        fitted = _fit(MLPClassifier(**kw, **params, controls=[Gradients()]))
+        return fitted.controls_[0].grads  # fit trains a copy of each control
 
     plain = first_gradients(alpha=0.0)
     penalised = first_gradients(alpha=10.0, l1_ratio=0.5)
@@ -137,9 +136,8 @@ def test_deep_sigmoid_network_trains_with_batch_norm():
     kw.update(learning_rate_init=0.1, batch_size=32, max_iter=10, random_state=0)
     runs = {}
     for bn in (False, True):
-        control = FirstGradient()
-        est = _fit(MLPClassifier(**kw, batch_norm=bn, controls=[control]), X, y)
-        runs[bn] = est, control.norms
+        est = _fit(MLPClassifier(**kw, batch_norm=bn, controls=[FirstGradient()]), X, y)
+        runs[bn] = est, est.controls_[0].norms
     (plain, plain_norms), (normed, normed_norms) = runs[False], runs[True]
     # without: each layer shrinks the gradient, 1000x from the output to the input
     assert plain_norms[0] < 1e-3 * plain_norms[-1]

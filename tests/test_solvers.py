@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from sknn_backprop import MLPClassifier, MLPRegressor, NeuralNetClassifier, nn
+from sknn_backprop import MLPAutoencoder, MLPClassifier, MLPRegressor, NeuralNetClassifier, nn
 from sknn_backprop._training.solvers import STOCHASTIC_SOLVERS, objective_penalty
 
 NEW_SOLVERS = ["adamw", "rmsprop", "adagrad", "adadelta"]
@@ -130,3 +130,14 @@ def test_new_solvers_on_a_users_network():
     est = _fit(NeuralNetClassifier(net, solver="rmsprop", **kw))
     assert type(est._optimizer) is nn.RMSprop
     assert est.score(X_DIGITS[1000:], Y_DIGITS[1000:]) > 0.8
+
+
+@pytest.mark.parametrize("solver", NEW_SOLVERS)
+def test_new_solvers_train_the_autoencoder(solver):
+    kw = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, solver=solver)
+    ae = _fit(MLPAutoencoder(**kw, **SETTINGS[solver]), X_DIGITS[:300], None)
+    assert type(ae._optimizer) is OPTIMIZERS[solver]
+    assert ae.loss_curve_[-1] < ae.loss_curve_[0]
+    if solver in ("rmsprop", "adadelta"):
+        other = _fit(MLPAutoencoder(**kw, **SETTINGS[solver], rho=0.5), X_DIGITS[:300], None)
+        assert not np.allclose(ae.coefs_[0], other.coefs_[0])
