@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.metrics import mean_squared_error
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, validate_data
 
 from . import _docs, nn
@@ -274,9 +275,13 @@ default='relu'
         y_val = None if X_val is None else _dense(X_val)
         return self._fit(X, None, sample_weight, val=(X_val, y_val, sample_weight_val))
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
-        """Update the autoencoder with one epoch over ``X`` (``max_iter`` iterations of 'lbfgs').
+        """Update the autoencoder with one epoch over ``X``.
+
+        As for every estimator, only the stochastic solvers have it: with
+        ``solver='lbfgs'`` the attribute does not exist.
 
         Parameters
         ----------

@@ -263,6 +263,7 @@ _ESTIMATORS = [
     "ConvNetRegressor",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "MLPAutoencoder",
 ]
 
 
@@ -277,6 +278,7 @@ def test_no_partial_fit_with_lbfgs(name):
     est.set_params(solver="lbfgs")
     X, y = np.arange(20.0).reshape(10, 2), np.arange(10) % 2
     kwargs = {"classes": [0, 1]} if is_classifier(est) else {}
+    y = None if name == "MLPAutoencoder" else y
     with pytest.raises(AttributeError, match="lbfgs is not stochastic"):
         bound(X, y, **kwargs)
     assert not hasattr(est, "model_")
