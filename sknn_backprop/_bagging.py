@@ -43,7 +43,7 @@ from threadpoolctl import threadpool_limits
 from ._base import MAX_SEED, NETWORK_ATTRS, TrainingData
 
 #: what a single-network fit leaves on the estimator, which an ensemble keeps per member
-_SINGLE_NETWORK_ATTRS = (*NETWORK_ATTRS, "_views", "_optimizer", "controls_")
+_SINGLE_NETWORK_ATTRS = (*NETWORK_ATTRS, "_optimizer", "controls_")
 
 
 def _member_seeds(random_state, n):

@@ -17,7 +17,6 @@ A preset (``MLP*``, ``ConvNet*``, ``NeuralNet*``) says only
 """
 
 import copy
-import operator
 from collections import namedtuple
 from contextlib import nullcontext
 from functools import lru_cache
@@ -217,9 +216,8 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _refresh_views(self):
         """``coefs_`` / ``intercepts_``: scikit-learn-layout views of the ``Linear`` weights."""
         linears = [m for m in self.model_.modules if isinstance(m, nn.Linear)]
-        self.coefs_ = [m.weight.T for m in linears]
-        self.intercepts_ = [m.bias for m in linears]
-        self._views = (list(self.coefs_), list(self.intercepts_))
+        self.coefs_ = _Views(m.weight.T for m in linears)
+        self.intercepts_ = _Views(m.bias for m in linears)
 
     def _sync_from_views(self):
         """Copy user-assigned ``coefs_`` / ``intercepts_`` into the network.
@@ -228,9 +226,9 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         ``intercepts_`` are the model's weights for ``predict``, warm starts and
         ``partial_fit``.  Unchanged views cost a few identity checks.
         """
-        coefs, intercepts = self.__dict__.get("coefs_"), self.__dict__.get("intercepts_")
         if self._views_current():
             return
+        coefs, intercepts = self.__dict__.get("coefs_"), self.__dict__.get("intercepts_")
         if coefs is None or intercepts is None:  # deleted: the network's own weights
             self._refresh_views()
             return
@@ -254,13 +252,13 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         self._refresh_views()
 
     def _views_current(self):
-        """Whether ``coefs_`` / ``intercepts_`` are still the views of the network's weights."""
-        views = self.__dict__.get("_views")
+        """Whether ``coefs_`` / ``intercepts_`` are still the lists of the network's views."""
         d = self.__dict__
+        coefs, intercepts = d.get("coefs_"), d.get("intercepts_")
         return (
-            views is not None
-            and _same(d.get("coefs_"), views[0])
-            and _same(d.get("intercepts_"), views[1])
+            type(coefs) is _Views
+            and type(intercepts) is _Views
+            and not (coefs.changed or intercepts.changed)
         )
 
     def __getattr__(self, name):
@@ -277,7 +275,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         state = dict(super().__getstate__())  # a copy: Python >= 3.11 returns __dict__ itself
         if self._views_current():
             # coefs_/intercepts_ are views of model_'s weights: pickle the weights once
-            for name in ("coefs_", "intercepts_", "_views"):
+            for name in ("coefs_", "intercepts_", "_views"):  # (_views: older pickles)
                 state.pop(name, None)
         return state
 
@@ -552,8 +550,34 @@ def _check_controls(controls):
             )
 
 
-def _same(arrays, views):
-    """Whether the list ``arrays`` still holds exactly the view objects ``views``."""
-    return (
-        arrays is not None and len(arrays) == len(views) and all(map(operator.is_, arrays, views))
-    )
+class _Views(list):
+    """The list of ``coefs_`` / ``intercepts_``: the network's weight views, as built.
+
+    Replacing the list, or an item of it, is how a user assigns weights; this
+    list notes any change to its items (``changed``), so that checking for an
+    assignment before each prediction costs two attribute reads.  It pickles
+    and copies as the plain list it holds.
+    """
+
+    changed = False
+
+    def __reduce__(self):
+        return (list, (list(self),))
+
+
+def _noting_change(name):
+    """``list.<name>`` that first marks the list as changed."""
+    method = getattr(list, name)
+
+    def changing(self, *args):
+        self.changed = True
+        return method(self, *args)
+
+    changing.__name__ = name
+    return changing
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "append", "extend", "insert", "pop",
+              "remove", "clear", "sort", "reverse"):  # fmt: skip
+    setattr(_Views, _name, _noting_change(_name))
+del _name

@@ -120,3 +120,22 @@ def test_bagged_early_stopping_sets_best_validation_loss(digits):
     bagged = single.set_params(n_estimators=2).fit(X, y)
     members = [m.best_validation_loss_ for m in bagged.estimators_]
     assert bagged.best_validation_loss_ == pytest.approx(np.mean(members))
+
+
+def test_every_way_of_changing_the_lists_is_noticed(digits):
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    assert est._views_current()
+    zero = [np.zeros_like(c) for c in est.coefs_]
+    linears = [0, 2]  # Linear, ReLU, Linear, Softmax
+    for change, layer in (
+        (lambda c: c.__setitem__(0, zero[0]), 0),
+        (lambda c: (c.pop(), c.append(zero[1])), 1),
+        (lambda c: (c.clear(), c.extend(zero)), 0),
+    ):
+        est.fit(X, y)
+        change(est.coefs_)
+        assert not est._views_current()
+        est.predict(X)  # takes the assigned arrays
+        np.testing.assert_array_equal(est.model_.modules[linears[layer]].weight, 0)
+        assert est._views_current()  # and lists the views again

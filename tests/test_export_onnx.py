@@ -345,3 +345,21 @@ def test_batch_norm_avg_pool_and_l1_penalty_modules(dtype):
     bn = clf.module_.modules[2]
     assert not np.allclose(bn.running_mean, 0)  # trained statistics, not the initial ones
     _check_classifier(clf, X, ATOL[np.float32])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("tied", [False, True])
+def test_autoencoder_transform(dtype, tied):
+    from sknn_backprop import MLPAutoencoder
+
+    X, _ = _digits_like(dtype)
+    ae = MLPAutoencoder((16, 4), activation="tanh", tied_weights=tied, activity_l1=1e-3,
+                        input_noise=0.1, max_iter=5, random_state=0).fit(X)  # fmt: skip
+    (codes,) = _run(to_onnx(ae, X[:1]), X)
+    assert codes.shape == (len(X), 4) and codes.dtype == X.dtype
+    np.testing.assert_allclose(codes, ae.transform(X), rtol=RTOL[dtype], atol=ATOL[dtype])
+    # in a pipeline with scikit-learn steps, through plain skl2onnx
+    pipe = make_pipeline(StandardScaler(), MLPAutoencoder((8,), max_iter=5, random_state=0))
+    pipe.fit(X)
+    (codes,) = _run(skl2onnx.to_onnx(pipe, X[:1]), X)
+    np.testing.assert_allclose(codes, pipe.transform(X), rtol=RTOL[dtype], atol=ATOL[dtype])

@@ -36,5 +36,7 @@ def test_readme_block_runs_alone(index, capsys):
         assert "nn.Sequential" in out  # the printed network
     if "cnn" in namespace:
         assert namespace["cnn"].score(namespace["X"] / 16, namespace["y"]) > 0.95
+    if "codes" in namespace:  # the autoencoder's codes feed a logistic regression
+        assert float(out.split()[-1]) > 0.9
     if "criterion" in namespace:
         assert "nn.Linear(3 -> 4)" in out and "grad_weight" in out

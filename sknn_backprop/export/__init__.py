@@ -19,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
+from .._autoencoder import MLPAutoencoder
 from .._convnet import ConvNetClassifier, ConvNetRegressor
 from .._mlp import MLPClassifier, MLPRegressor
 from .._neuralnet import NeuralNetClassifier, NeuralNetRegressor
@@ -42,6 +43,7 @@ register_estimator(MLPRegressor, "regressor")
 register_estimator(ConvNetRegressor, "regressor")
 register_estimator(NeuralNetClassifier, "classifier")
 register_estimator(NeuralNetRegressor, "regressor")
+register_estimator(MLPAutoencoder, "transformer")
 
 
 def to_onnx(estimator, X_sample=None, **kwargs):

@@ -194,6 +194,21 @@ def convert_regressor(scope, operator, container):
     g.op("Identity", [raw_output(g, est, x)], operator.outputs[0].full_name)
 
 
+# --------------------------------------------------------------- transformers
+def transformer_shapes(operator):
+    """Codes ``(N, n_codes)``, in the input's float type (``MLPAutoencoder.transform``)."""
+    est = _check_operator(operator, 1)
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = _tensor_type(operator.inputs[0])([n, est._n_features_out])
+
+
+def convert_transformer(scope, operator, container):
+    """``transform`` of an autoencoder: the network up to its code layer."""
+    est, g, x = _start(scope, operator, container)
+    code = network_graph(g, est.model_.modules[: est._code_end], x)
+    g.op("Identity", [code], operator.outputs[0].full_name)
+
+
 #: estimator kind -> the arguments of ``skl2onnx.update_registered_converter``
 KINDS = {
     "classifier": dict(
@@ -207,6 +222,7 @@ KINDS = {
         },
     ),
     "regressor": dict(shape_fct=regressor_shapes, convert_fct=convert_regressor),
+    "transformer": dict(shape_fct=transformer_shapes, convert_fct=convert_transformer),
 }
 
 
@@ -218,7 +234,7 @@ def register_estimator(cls, kind, alias=None):
     cls : type
         An estimator class whose fitted instances have ``model_`` (or, bagged,
         ``estimators_``) made of supported modules.
-    kind : {'classifier', 'regressor'}
+    kind : {'classifier', 'regressor', 'transformer'}
         Its post-processing (see :data:`KINDS`).
     alias : str, default=None
         skl2onnx's name of the operator; ``'SknnBackprop' + cls.__name__`` by default.
