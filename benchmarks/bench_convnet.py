@@ -49,6 +49,7 @@ def ours_params(epochs):
         input_shape=(28, 28),
         solver="adam",
         batch_size=128,
+        learning_rate_init=1e-3,  # torch's lr below
         max_iter=epochs,
         random_state=0,
     )

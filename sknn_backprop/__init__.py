@@ -2,7 +2,7 @@
 
 from . import nn
 from ._autoencoder import MLPAutoencoder
-from ._convnet import ConvNetClassifier
+from ._convnet import ConvNetClassifier, ConvNetRegressor
 from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
@@ -14,6 +14,7 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "ConvNetClassifier",
+    "ConvNetRegressor",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
     "MLPAutoencoder",

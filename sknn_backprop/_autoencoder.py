@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.metrics import mean_squared_error
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, validate_data
 
 from . import _docs, nn
@@ -23,7 +24,7 @@ from ._network import activation_module, activity_penalty, init_function, input_
 __all__ = ["MLPAutoencoder"]
 
 #: parameters of the other estimators that an autoencoder does not have
-_NOT_HERE = ("dropout", "max_samples", "bootstrap", "oob_score", "n_jobs")
+_NOT_HERE = ("dropout", "batch_norm", "max_samples", "bootstrap", "oob_score", "n_jobs")
 
 
 def _neg_mse(y_true, y_pred, sample_weight=None):
@@ -188,6 +189,7 @@ default='relu'
         weight_init="glorot_uniform",
         early_stopping_metric="loss",
         schedule_adam=False,
+        rho=0.9,
         controls=None,
         n_estimators=1,
     ):
@@ -273,9 +275,13 @@ default='relu'
         y_val = None if X_val is None else _dense(X_val)
         return self._fit(X, None, sample_weight, val=(X_val, y_val, sample_weight_val))
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
-        """Update the autoencoder with one epoch over ``X`` (``max_iter`` iterations of 'lbfgs').
+        """Update the autoencoder with one epoch over ``X``.
+
+        As for every estimator, only the stochastic solvers have it: with
+        ``solver='lbfgs'`` the attribute does not exist.
 
         Parameters
         ----------

@@ -35,7 +35,7 @@ from ._training.lbfgs import fit_lbfgs
 from ._training.loop import fit_stochastic
 from ._training.objective import Objective, sample_weights
 from ._training.rollback import transaction
-from ._training.solvers import STOCHASTIC_SOLVERS
+from ._training.solvers import STOCHASTIC_SOLVERS, objective_penalty
 
 MAX_SEED = np.iinfo(np.int32).max
 #: fitted attributes of a single network, which a bagged model keeps per member
@@ -114,6 +114,8 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         "weight_init": [StrOptions(set(nn.init.INITIALIZERS))],
         "early_stopping_metric": [StrOptions({"score", "loss"})],
         "schedule_adam": ["boolean"],
+        "batch_norm": ["boolean"],
+        "rho": [Interval(Real, 0, 1, closed="left")],
         "controls": [None, list, tuple],
         # -- bagging
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
@@ -146,6 +148,15 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _widest_hidden(self):
         return 0
 
+    def _check_solver(self):
+        """``partial_fit`` exists only for the stochastic solvers (scikit-learn's rule)."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
     def _pretrain(self, data):
         """Hook: unsupervised pre-training of a newly built ``model_`` (``_pretrain.py``)."""
 
@@ -165,18 +176,40 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
     def _objective(self, flat_p, flat_g):
         """The loss-and-gradient function every solver minimises (:mod:`._training.objective`)."""
         _, criterion, _ = self._output_spec()
-        params, flags = self.model_.parameters()[0], self.model_.penalized()
-        n_pen = sum(p.size for p, f in zip(params, flags) if f)
+        alpha, l1_ratio = objective_penalty(self)  # AdamW decays the weights itself
         return Objective(
             self._train_net(),
             criterion,
             flat_p,
             flat_g,
-            n_pen,
-            self.alpha,
-            self.l1_ratio,
+            self._n_penalized(),
+            alpha,
+            l1_ratio,
             self.adversarial_eps,
         )
+
+    def _n_penalized(self):
+        """How many leading entries of the flat parameter vector are penalised weights."""
+        params, flags = self.model_.parameters()[0], self.model_.penalized()
+        return sum(p.size for p, f in zip(params, flags) if f)
+
+    def _batch_statistics(self):
+        """Whether the network normalises with batch statistics (needs batches of >= 2)."""
+        return any(isinstance(m, nn.normalization._BatchNorm) for m in self.model_.modules)
+
+    def _check_batch_statistics(self, n_samples):
+        """Batch normalisation cannot train on one-row batches: say so up front."""
+        if not self._batch_statistics():
+            return
+        if n_samples < 2:
+            raise ValueError(
+                "Batch normalisation needs at least 2 samples to train (it normalises with "
+                f"their statistics), got n_samples = {n_samples}."
+            )
+        if self.solver != "lbfgs" and self.batch_size == 1:
+            raise ValueError(
+                "Batch normalisation needs minibatches of at least 2 samples, got batch_size=1."
+            )
 
     def _stochastic_modules(self):
         return [m for m in self.model_.modules if isinstance(m, nn.layers.TrainingOnly)]
@@ -347,6 +380,8 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         _check_controls(self.controls)
         fitted = hasattr(self, "coefs_") or hasattr(self, "estimators_")
         first_pass = not fitted or (not self.warm_start and not incremental)
+        if incremental:
+            self._check_solver()  # a bound partial_fit kept across set_params(solver=...)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -409,6 +444,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
                     X.shape[1], Y.shape[1], self._random_state, X.dtype
                 )
             self._sync_from_views()
+        self._check_batch_statistics(X.shape[0])
         flat_p, flat_g = self.model_.get_parameters(penalized_first=True)
         self._refresh_views()
         stochastic = self._stochastic_modules()
@@ -420,7 +456,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         self.model_.train()
         try:
             with self._blas_threads(X.shape[0]):
-                n_tasks = 1 if incremental and self.solver != "lbfgs" else self.max_iter
+                n_tasks = 1 if incremental else self.max_iter
                 reporter = progress(self, X, data.y, max_subtasks=n_tasks)
                 if self.solver in STOCHASTIC_SOLVERS:
                     fit_stochastic(self, data, flat_p, flat_g, incremental, reporter)

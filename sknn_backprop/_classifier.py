@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     type_of_target,
@@ -152,13 +153,15 @@ class ClassifierNetworkMixin:
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
+    @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single iteration over the given data.
 
-        Available for every solver: 'sgd' and 'adam' make one epoch over the
-        batch; 'lbfgs' runs up to ``max_iter`` L-BFGS iterations on it, warm
-        started from the current weights.
+        One epoch of the stochastic solver over the batch, continuing from the
+        current weights and optimizer state.  As in scikit-learn, only the
+        stochastic solvers have it: with ``solver='lbfgs'`` the attribute does
+        not exist.
 
         Parameters
         ----------

@@ -3,18 +3,31 @@
 Each estimator's docstring is its own text with these blocks concatenated in.
 """
 
-SOLVER = """\
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+from string import Template
+
+_SOLVER = Template("""\
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adadelta'}, \
+default='adam'
         The solver for weight optimization: 'lbfgs' (quasi-Newton, through
         ``scipy.optimize.minimize``; good for small data sets), 'sgd'
-        (stochastic gradient descent with momentum) or 'adam' (Kingma & Ba).
+        (stochastic gradient descent with momentum), 'adam' (Kingma & Ba),
+        'adamw' (Adam with decoupled weight decay, Loshchilov & Hutter: see
+        ``alpha``), 'rmsprop' (Tieleman & Hinton), 'adagrad' (Duchi et al.) or
+        'adadelta' (Zeiler; its step is ``learning_rate_init`` times the
+        paper's, which has none: use ``learning_rate_init=1.0``, and the paper's
+        ``epsilon=1e-6``).  All but 'lbfgs' are stochastic (minibatches,
+        ``partial_fit``, early stopping).
 
     alpha : float, default=0.0001
         Strength of the weight penalty (L2 by default, see ``l1_ratio``). The
         penalty is divided by the sample size (the sum of sample weights) when
-        added to the loss. Biases are never penalised.
+        added to the loss. Biases (and batch-norm scales and shifts) are never
+        penalised.  With 'adamw' the L2 share ``alpha * (1 - l1_ratio)`` is
+        instead the decoupled weight decay ``w <- (1 - lr * decay) w`` of every
+        step (PyTorch's ``weight_decay``, not divided by the sample size), and
+        ``loss_`` has no L2 term; an L1 share stays in the loss.
 
-    batch_size : int, default='auto'
+    batch_size : int, default=$batch_size
         Size of minibatches for stochastic optimizers. When set to "auto",
         ``batch_size=min(200, n_samples)``. Not used by 'lbfgs'.
 
@@ -23,19 +36,21 @@ SOLVER = """\
         ``learning_rate_init``; 'invscaling' uses
         ``learning_rate_init / pow(t, power_t)``; 'adaptive' divides the rate by 5
         each time two consecutive epochs fail to improve by ``tol``. Used by 'sgd',
-        and by 'adam' when ``schedule_adam=True``.
+        and by the adaptive solvers ('adam', 'adamw', 'rmsprop', 'adagrad',
+        'adadelta') when ``schedule_adam=True``.
 
-    learning_rate_init : float, default=0.001
-        The initial learning rate ('sgd' and 'adam').
+    learning_rate_init : float, default=$learning_rate_init
+        The initial learning rate (every solver but 'lbfgs').
 
     power_t : float, default=0.5
         The exponent for inverse scaling learning rate.
 
-    max_iter : int, default=200
-        Maximum number of iterations: epochs for 'sgd'/'adam', iterations for 'lbfgs'.
+    max_iter : int, default=$max_iter
+        Maximum number of iterations: epochs for the stochastic solvers, iterations
+        for 'lbfgs'.
 
     shuffle : bool, default=True
-        Whether to shuffle samples in each iteration ('sgd' and 'adam').
+        Whether to shuffle samples in each iteration (not 'lbfgs').
 
     random_state : int, RandomState instance, default=None
         Determines random number generation for weights and bias
@@ -69,26 +84,110 @@ SOLVER = """\
         of the training data (stratified for single-output classification), or
         ``X_val, y_val`` passed to ``fit``, or -- for bagging members -- their
         out-of-bag rows. The weights that scored best are restored at the end,
-        also when ``max_iter`` is reached. Only for 'sgd' and 'adam'.
+        also when ``max_iter`` is reached. Not for 'lbfgs'.
 
     validation_fraction : float, default=0.1
         The proportion of training data to set aside as validation set for
         early stopping, in [0, 1).
 
     beta_1 : float, default=0.9
-        Exponential decay rate for estimates of first moment vector in adam.
+        Exponential decay rate for estimates of first moment vector in adam
+        and adamw.
 
     beta_2 : float, default=0.999
-        Exponential decay rate for estimates of second moment vector in adam.
+        Exponential decay rate for estimates of second moment vector in adam
+        and adamw.
 
     epsilon : float, default=1e-8
-        Value for numerical stability in adam.
+        Value for numerical stability in adam, adamw, rmsprop, adagrad and
+        adadelta (the last inside its square roots, where it also sets the size
+        of the first steps).
+
+    rho : float, default=0.9
+        Decay of the running average of the squared gradients in 'rmsprop' and
+        'adadelta' (and of the squared updates in 'adadelta'), in [0, 1).
 
     n_iter_no_change : int, default=10
-        Maximum number of epochs to not meet ``tol`` improvement ('sgd', 'adam').
+        Maximum number of epochs to not meet ``tol`` improvement (not 'lbfgs').
 
     max_fun : int, default=15000
         Only used when solver='lbfgs'. Maximum number of loss function calls.
+""")
+
+
+def solver_doc(batch_size="'auto'", learning_rate_init=0.001, max_iter=200):
+    """The solver parameters' text, with an estimator's own defaults of the three
+    training parameters whose defaults differ between the presets."""
+    return _SOLVER.substitute(
+        batch_size=batch_size, learning_rate_init=learning_rate_init, max_iter=max_iter
+    )
+
+
+#: the solver parameters with scikit-learn's MLP defaults
+SOLVER = solver_doc()
+
+#: the solver parameters with the ConvNets' defaults (fast on small images)
+CONVNET_SOLVER = solver_doc(batch_size=32, learning_rate_init=0.003, max_iter=20)
+
+CONVNET = """\
+    conv_filters : int or array-like of int, default=(16, 32)
+        Number of filters of each convolution block (one block per value); each
+        block is ``Conv2d -> activation -> MaxPool2d``.  ``()`` means no
+        convolution (an MLP on the image).
+
+    kernel_size : int, default=3
+        Height and width of the square convolution kernels.  On an axis that is
+        smaller than the kernel (a tiny image, or the single row of a 1-D signal,
+        which gets ``(1, kernel_size)`` kernels) the kernel is capped to the size
+        of that axis.
+
+    pool_size : int, default=2
+        Height and width of the non-overlapping max-pooling windows (``1``: no
+        pooling).  Capped to the feature-map size like the kernel; a block whose
+        pooling window is ``1x1`` has no ``MaxPool2d``.
+
+    padding : {'same', 'valid'}, default='same'
+        'same' pads each side with ``(k - 1) // 2`` zeros, so the convolution keeps
+        the size of the image for odd kernels (it shrinks by one for even ones);
+        'valid' does not pad (``H - k + 1``).
+
+    hidden_layer_sizes : array-like of int, default=(200,)
+        Sizes of the dense hidden layers after the convolution blocks.
+        ``dropout`` applies to these layers.
+
+    input_shape : tuple of int, default=None
+        Shape of one sample, ``(H, W)`` (one channel) or ``(C, H, W)``, its values
+        laid out in C order in the rows of a 2-D ``X``.  ``None``: taken from a
+        3-D ``(n, H, W)`` or 4-D ``(n, C, H, W)`` ``X``; for a 2-D ``X`` a square
+        one-channel image when ``n_features`` is a perfect square, else a 1-D
+        signal of ``n_features`` values (``C = H = 1``).
+
+    augment_shift : int, default=0
+        Data augmentation: each training image is translated by up to this many
+        pixels along each axis (a new random shift for every image of every
+        batch, zero-filled; see :class:`~sknn_backprop.nn.RandomShift`).  Predictions and
+        validation scores see the images unchanged.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'leaky_relu', 'abs'}, \
+default='relu'
+        Activation of the convolution blocks and of the dense hidden layers.
+
+"""
+
+CONVNET_NOTES = """\
+    ``X`` may be 2-D ``(n_samples, n_features)``, 3-D ``(n_samples, H, W)`` or
+    4-D ``(n_samples, C, H, W)`` (dense or, for 2-D, sparse); fit, predict and
+    score accept the same layouts.  ``n_features_in_`` counts the values of one
+    sample, ``C * H * W``.
+
+    ``coefs_`` and ``intercepts_`` (and ``n_layers_``) describe the dense
+    ``Linear`` layers only; the convolution filters are the ``weight``
+    (``(F, C, kh, kw)``) and ``bias`` of the ``nn.Conv2d`` modules of ``model_``.
+    Both are penalised by ``alpha``, ``l1_ratio`` and ``max_norm`` the same way
+    (a filter's incoming weights are one unit's).
+
+    Prediction runs in chunks of rows sized for the widest activation
+    (convolution outputs included), so memory stays bounded for any ``n_samples``.
 """
 
 CLASSIFIER = """\
@@ -101,7 +200,10 @@ CLASSIFIER = """\
 
     class_weight : dict, 'balanced' or None, default=None
         Weights associated with classes, multiplied into ``sample_weight``;
-        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``.
+        'balanced' uses ``n_samples / (n_classes * np.bincount(y))``, with the
+        counts weighted by ``sample_weight`` when it is given (as
+        ``LogisticRegression``: a row of weight 2 counts as two rows).  With
+        bagging the weights are computed once, on the full data.
 """
 
 DROPOUT = """\
@@ -169,8 +271,9 @@ EARLY_STOPPING_METRIC = """\
 #: the training controls apart from ``early_stopping_metric``
 TRAINING_CONTROLS = """\
     schedule_adam : bool, default=False
-        Apply ``learning_rate`` ('invscaling', 'adaptive') to Adam's step size
-        too (scikit-learn keeps Adam's constant).
+        Apply ``learning_rate`` ('invscaling', 'adaptive') to the step size of
+        the adaptive solvers too ('adam', 'adamw', 'rmsprop', 'adagrad',
+        'adadelta'; scikit-learn keeps Adam's constant).
 
     controls : list of :class:`~sknn_backprop.training.Control`, default=None
         Extra training controls, called by the training loop after the built-in
@@ -180,10 +283,46 @@ TRAINING_CONTROLS = """\
         ``controls_``; ``partial_fit`` and warm starts continue with those.
 """
 
+BATCH_NORM = """\
+    batch_norm : bool, default=False
+        Batch normalisation (Ioffe & Szegedy, 2015) in every hidden layer: a
+        ``BatchNorm1d`` after each hidden ``Linear`` (a ``BatchNorm2d`` after
+        each ``Conv2d``), before its activation.  Training normalises with the
+        batch's statistics, prediction with their running averages.  Its scales
+        and shifts are not penalised (``alpha``, ``l1_ratio``, ``max_norm``).
+        Keeps deep sigmoid or tanh networks from the vanishing gradient.
+
+"""
+
 CONTROLS = EARLY_STOPPING_METRIC + TRAINING_CONTROLS
 
 #: the regularisers of the estimators that build their network from hyperparameters
-REGULARISERS = DROPOUT + PENALTIES + WEIGHT_INIT + CONTROLS
+REGULARISERS = DROPOUT + BATCH_NORM + PENALTIES + WEIGHT_INIT + CONTROLS
+
+#: the ``loss`` of the regressors that build their network from hyperparameters
+REGRESSION_LOSS = """\
+    loss : {'squared_error', 'absolute_error', 'huber', 'poisson'}, \
+default='squared_error'
+        'squared_error' is half the mean squared error (averaged over outputs);
+        'absolute_error' the mean absolute error, and 'huber' Huber's loss
+        (``huber_delta``): both robust to outlying targets, whose pull on the
+        fit they cap.  'poisson' is the half Poisson deviance with a log link
+        (exponential output), and requires ``y >= 0``.  The output layer is the
+        identity for all but 'poisson'.
+
+"""
+
+HUBER_DELTA = """\
+    huber_delta : float, default=1.0
+        Threshold of ``loss='huber'``: residuals ``|d| <= huber_delta`` cost
+        ``d^2 / 2`` (as 'squared_error'), larger ones ``huber_delta * (|d| -
+        huber_delta / 2)`` (linear, as 'absolute_error').  In the units of
+        ``y``: scikit-learn's ``HuberRegressor`` puts its threshold at
+        ``epsilon`` (default 1.35) times a residual scale ``sigma`` that it
+        fits, so ``huber_delta = epsilon * sigma`` matches it (``1.35`` for
+        noise of unit standard deviation).  Ignored by the other losses.
+
+"""
 
 #: the regularisers that apply to any network (``NeuralNet*``)
 NETWORK_REGULARISERS = PENALTIES + CONTROLS

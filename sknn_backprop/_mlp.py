@@ -158,6 +158,8 @@ default='relu'
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
+        batch_norm=False,
+        rho=0.9,
         pretrain=False,
         pretrain_max_iter=20,
         pretrain_noise=0.1,
@@ -184,11 +186,10 @@ class MLPRegressor(
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
-        'squared_error' is half the mean squared error (averaged over outputs);
-        'poisson' is the half Poisson deviance with a log link (exponential
-        output), and requires ``y >= 0``.
-
+"""
+        + _docs.REGRESSION_LOSS
+        + _docs.HUBER_DELTA
+        + """\
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
 
@@ -235,7 +236,7 @@ default='relu'
         **BaseNeuralNetwork._parameter_constraints,
         **_MLPNetwork._mlp_constraints,
         **PretrainMixin._pretrain_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        **RegressorNetworkMixin._regressor_constraints,
     }
 
     def __init__(
@@ -276,6 +277,9 @@ default='relu'
         weight_init="glorot_uniform",
         early_stopping_metric="score",
         schedule_adam=False,
+        batch_norm=False,
+        rho=0.9,
+        huber_delta=1.0,
         pretrain=False,
         pretrain_max_iter=20,
         pretrain_noise=0.1,

@@ -2,8 +2,8 @@
 
 The presets (``MLP*``, ``ConvNet*``) say which pieces they stack; this module
 holds how each piece is made from the estimator's hyperparameters: activations,
-the weight initialiser, the dense hidden stack with its dropout, and the input
-regularisers.
+the weight initialiser, batch normalisation, the dense hidden stack with its
+dropout, and the input regularisers.
 """
 
 from numbers import Integral
@@ -16,6 +16,7 @@ __all__ = [
     "ACTIVATIONS",
     "activation_module",
     "activity_penalty",
+    "batch_norm",
     "dense_stack",
     "init_function",
     "input_regularisers",
@@ -84,13 +85,29 @@ def activity_penalty(est):
     return []
 
 
+def batch_norm(est, n_features, dtype, images=False):
+    """``[BatchNorm1d]`` (``[BatchNorm2d]`` after a convolution) with ``batch_norm``, else ``[]``.
+
+    It goes between a hidden layer's ``Linear`` / ``Conv2d`` and its activation
+    (Ioffe & Szegedy's placement); its scale and shift are never penalised.
+    """
+    if not getattr(est, "batch_norm", False):
+        return []
+    module = nn.BatchNorm2d if images else nn.BatchNorm1d
+    return [module(n_features, dtype=dtype)]
+
+
 def dense_stack(est, fan_in, sizes, rng, dtype):
-    """``Linear -> activation [-> L1Penalty] [-> Dropout]`` per hidden size; ``(mods, width)``."""
+    """``Linear [-> BatchNorm1d] -> activation [-> L1Penalty] [-> Dropout]`` per hidden size.
+
+    Returns ``(mods, width)``.
+    """
     mods = []
     rates = per_layer(est.dropout, len(sizes), "dropout")
     init = init_function(est)
     for size, rate in zip(sizes, rates):
         mods.append(nn.Linear(fan_in, size, rng=rng, dtype=dtype, init=init))
+        mods += batch_norm(est, size, dtype)
         mods.append(activation_module(est.activation))
         mods += activity_penalty(est)
         if rate > 0:

@@ -33,7 +33,7 @@ from ._regressor import RegressorNetworkMixin
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor"]
 
 #: hyperparameters of the built-in architectures, which a user's module replaces
-_ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init")
+_ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init", "batch_norm")
 _OUTPUTS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
 #: the hidden activations that ``activity_l1`` places an ``nn.L1Penalty`` after
 _HIDDEN_ACTIVATIONS = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Abs)
@@ -274,6 +274,7 @@ class NeuralNetClassifier(
         activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        rho=0.9,
         pretrain=False,
         pretrain_max_iter=20,
         pretrain_noise=0.1,
@@ -354,12 +355,16 @@ class NeuralNetRegressor(
         ``Linear(n_features, 100) -> ReLU -> Linear(100, n_outputs)``, the
         default ``MLPRegressor``'s network.
 
-    criterion : {'squared_error', 'poisson'} or None, default=None
-        The loss: half the mean squared error (``None``), or the half Poisson
-        deviance with the module's output as the log of the mean (an ``Exp``
-        output layer is appended; ``y >= 0``).
+    criterion : {'squared_error', 'absolute_error', 'huber', 'poisson'} or None, \
+default=None
+        The loss: half the mean squared error (``None``), the mean absolute
+        error, Huber's loss (``huber_delta``), or the half Poisson deviance with
+        the module's output as the log of the mean (an ``Exp`` output layer is
+        appended; ``y >= 0``).  The same losses as :class:`MLPRegressor`'s
+        ``loss``.
 
 """
+        + _docs.HUBER_DELTA
         + _docs.SOLVER
         + "\n"
         + _docs.NETWORK_REGULARISERS
@@ -402,7 +407,8 @@ class NeuralNetRegressor(
         },
         "module": [None, nn.Module, callable],
         **PretrainMixin._pretrain_constraints,
-        "criterion": [None, StrOptions({"squared_error", "poisson"})],
+        "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"]],
+        "huber_delta": RegressorNetworkMixin._regressor_constraints["huber_delta"],
     }
 
     def __init__(
@@ -439,6 +445,8 @@ class NeuralNetRegressor(
         activity_l1=0.0,
         early_stopping_metric="score",
         schedule_adam=False,
+        rho=0.9,
+        huber_delta=1.0,
         pretrain=False,
         pretrain_max_iter=20,
         pretrain_noise=0.1,

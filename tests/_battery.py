@@ -112,6 +112,7 @@ def _convnet(dtype=np.float64, **kw):
         padding="same",
         hidden_layer_sizes=(10,),
         batch_size=32,
+        learning_rate_init=0.001,  # the default before the ConvNets got their own
         max_iter=3,
         random_state=0,
     )

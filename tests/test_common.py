@@ -23,15 +23,25 @@ CONFIGS = {
         weight_init="he_normal", early_stopping=True, early_stopping_metric="loss"
     ),
     "bagging": dict(n_estimators=3, oob_score=True),
+    "batch_norm": dict(batch_norm=True),
+    "adamw": dict(solver="adamw", alpha=0.01),
+    "rmsprop": dict(solver="rmsprop", learning_rate_init=0.003),
+    "adagrad": dict(solver="adagrad", learning_rate_init=0.1),
+    # the paper's Adadelta: a unit step and epsilon=1e-6 inside its square roots
+    "adadelta": dict(solver="adadelta", learning_rate_init=1.0, epsilon=1e-6),
 }
 
 ESTIMATORS = [
-    est(**_SMALL, **params) for params in CONFIGS.values() for est in (MLPClassifier, MLPRegressor)
+    est(**{**_SMALL, **params})
+    for params in CONFIGS.values()
+    for est in (MLPClassifier, MLPRegressor)
 ]
 ESTIMATORS.append(MLPClassifier(**_SMALL, class_weight="balanced"))
 ESTIMATORS.append(MLPClassifier(**_SMALL, loss="squared_error"))
 # a log link needs more epochs to reach the checks' R^2 > 0.5 on their (shifted) targets
 ESTIMATORS.append(MLPRegressor(**{**_SMALL, "max_iter": 500}, loss="poisson"))
+ESTIMATORS.append(MLPRegressor(**_SMALL, loss="absolute_error"))
+ESTIMATORS.append(MLPRegressor(**_SMALL, loss="huber", huber_delta=0.5))
 
 _EARLY_STOPPING_REASON = (
     "scikit-learn's own MLP fails this with early_stopping=True too: the check calls "

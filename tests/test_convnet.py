@@ -11,15 +11,24 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sknn_backprop import ConvNetClassifier, nn
+from sknn_backprop import ConvNetClassifier, ConvNetRegressor, nn
 from sknn_backprop.nn import RandomShift
 
-_SMALL = dict(conv_filters=(4,), kernel_size=3, hidden_layer_sizes=(8,), max_iter=20)
+_SMALL = dict(
+    conv_filters=(4,), kernel_size=3, hidden_layer_sizes=(8,), max_iter=20, batch_size="auto"
+)
 # learning_rate_init=0.01: 20 epochs of two 200-row batches must fit the blobs of
 # check_classifiers_train (training accuracy > 0.83) through the small network
 ESTIMATORS = [
     ConvNetClassifier(**_SMALL, learning_rate_init=0.01, random_state=0),
     ConvNetClassifier(**_SMALL, learning_rate_init=0.01, random_state=0, n_estimators=2),
+    # check_regressors_train wants R^2 > 0.5 on its 200 rows: more epochs than 20 batches
+    ConvNetRegressor(**{**_SMALL, "max_iter": 100}, learning_rate_init=0.01, random_state=0),
+    ConvNetRegressor(random_state=0),  # the defaults
+    ConvNetClassifier(**_SMALL, learning_rate_init=0.01, random_state=0, batch_norm=True),
+    ConvNetRegressor(
+        **{**_SMALL, "max_iter": 100}, learning_rate_init=0.01, random_state=0, loss="huber"
+    ),
 ]
 
 
@@ -277,25 +286,24 @@ def test_shared_training_options(images):
     assert np.isfinite(fgsm.loss_)
 
 
-def test_digits_recommended_setting(digits):
-    """The class docstring's recommended setting for the 8x8 digits reaches >= 0.98."""
+def test_digits_defaults(digits):
+    """The class docstring's claim: the defaults reach >= 0.98 on the 8x8 digits."""
     X_train, X_test, y_train, y_test = digits
-    clf = ConvNetClassifier(
-        conv_filters=(16, 32),
-        kernel_size=3,
-        padding="same",
-        hidden_layer_sizes=(200,),
-        batch_size=32,
-        learning_rate_init=0.002,
-        max_iter=30,
-        random_state=0,
-    )
-    _fit_quiet(clf, X_train, y_train)
+    clf = _fit_quiet(ConvNetClassifier(random_state=0), X_train, y_train)
+    assert clf.n_iter_ == 20
     assert clf.score(X_test, y_test) >= 0.98
 
 
+def test_convnet_defaults_shared():
+    """Both ConvNets have the same architecture and training defaults."""
+    cls, reg = ConvNetClassifier().get_params(), ConvNetRegressor().get_params()
+    shared = set(cls) & set(reg) - {"loss"}
+    assert {k: cls[k] for k in shared} == {k: reg[k] for k in shared}
+    assert set(cls) - set(reg) == {"class_weight"}
+
+
 def test_beats_mlp_in_cross_validation():
-    """5-fold CV on digits: the recommended convnet beats scikit-learn-default MLPClassifier."""
+    """5-fold CV on digits: the default convnet beats scikit-learn-default MLPClassifier."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -305,15 +313,7 @@ def test_beats_mlp_in_cross_validation():
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
-    cnn = ConvNetClassifier(
-        conv_filters=(16, 32),
-        kernel_size=3,
-        padding="same",
-        batch_size=32,
-        learning_rate_init=0.002,
-        max_iter=20,
-        random_state=0,
-    )
+    cnn = ConvNetClassifier(random_state=0)
     mlp = make_pipeline(StandardScaler(), MLPClassifier(random_state=0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -331,3 +331,50 @@ def test_image_shape_mismatch_at_predict_names_the_shapes(digits):
     )
     with pytest.raises(ValueError, match=r"\(1, 6, 6\), but the network was fitted on \(1, 8, 8\)"):
         clf.predict(np.zeros((3, 6, 6)))
+
+
+# ------------------------------------------------------------------ regressor
+@pytest.fixture(scope="module")
+def spots():
+    """8x8 images of one bright spot; the targets are its (row, column) position."""
+    y = np.random.default_rng(0).uniform(1, 7, size=(300, 2))
+    r = np.arange(8)
+    X = np.exp(-((r[:, None] - y[:, :1, None]) ** 2) - (r - y[:, 1:, None]) ** 2)
+    return X, y
+
+
+def test_regressor_network_and_outputs(spots):
+    X, y = spots
+    reg = _fit_quiet(
+        ConvNetRegressor(conv_filters=(4,), hidden_layer_sizes=(16,), random_state=0), X, y
+    )
+    types = [type(m) for m in reg.model_.modules]
+    assert types == [nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Flatten] + [
+        nn.Linear,
+        nn.ReLU,
+        nn.Linear,
+        nn.Identity,
+    ]
+    assert reg.input_shape_ == (1, 8, 8) and reg.out_activation_ == "identity"
+    assert reg.predict(X).shape == (300, 2) and reg.n_outputs_ == 2
+    assert reg.score(X, y) > 0.9
+    # one target column: 1-D predictions, the same layouts as the classifier
+    one = _fit_quiet(
+        ConvNetRegressor(conv_filters=(4,), hidden_layer_sizes=(16,), random_state=0),
+        X.reshape(300, -1),
+        y[:, 0],
+    )
+    assert one.predict(X).shape == (300,)
+
+
+def test_regressor_poisson_and_bagging(spots):
+    X, y = spots
+    params = dict(conv_filters=(2,), hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    poisson = _fit_quiet(ConvNetRegressor(**params, loss="poisson"), X, y)
+    assert isinstance(poisson.model_.modules[-1], nn.Exp)
+    assert (poisson.predict(X) > 0).all()
+    with pytest.raises(ValueError, match="negative"):
+        ConvNetRegressor(**params, loss="poisson").fit(X, -y)
+    bag = _fit_quiet(ConvNetRegressor(**params, n_estimators=2, oob_score=True), X, y)
+    assert all(m.input_shape_ == (1, 8, 8) for m in bag.estimators_)
+    assert bag.oob_prediction_.shape == (300, 2)

@@ -17,7 +17,7 @@ from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from sknn_backprop import ConvNetClassifier, MLPClassifier, MLPRegressor, nn  # noqa: E402
+from sknn_backprop import ConvNetClassifier, ConvNetRegressor, MLPClassifier, MLPRegressor, nn  # noqa: E402
 from sknn_backprop.export import MODULE_CONVERTERS, to_onnx  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -169,6 +169,20 @@ def test_convnet_rectangular_strided_binary():
         random_state=0,
     ).fit(X, y)
     _check_classifier(clf, X, ATOL[np.float32])
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_convnet_regressor(batch_norm):
+    X, _ = _digits_like(np.float32)
+    y = np.c_[X[:, :18].mean(axis=1), X[:, 18:].mean(axis=1)]
+    reg = ConvNetRegressor(
+        conv_filters=(3,),
+        hidden_layer_sizes=(8,),
+        batch_norm=batch_norm,
+        max_iter=5,
+        random_state=0,
+    )
+    _check_regressor(reg.fit(X, y), X, 1e-4)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.datasets import (
     load_diabetes,
     load_digits,
@@ -22,6 +22,7 @@ from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import sknn_backprop
 from sknn_backprop import MLPClassifier, MLPRegressor
 
 
@@ -255,24 +256,29 @@ def test_model_prints_torch_style(digits_split):
     assert "nn.Softmax" in text
 
 
-def test_partial_fit_lbfgs(digits_split):
-    X, X_test, y, y_test = digits_split
-    clf = MLPClassifier(hidden_layer_sizes=(20,), solver="lbfgs", max_iter=20, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.partial_fit(X[:300], y[:300], classes=np.unique(y))
-        first = clf.coefs_[0].copy()
-        clf.partial_fit(X[300:600], y[300:600])
-    assert not np.array_equal(first, clf.coefs_[0])
-    assert clf.score(X_test, y_test) > 0.7
+_ESTIMATORS = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "ConvNetClassifier",
+    "ConvNetRegressor",
+    "NeuralNetClassifier",
+    "NeuralNetRegressor",
+    "MLPAutoencoder",
+]
 
-    Xr, yr = make_regression(n_samples=200, n_features=5, noise=1, random_state=0)
-    yr = (yr - yr.mean()) / yr.std()
-    reg = MLPRegressor(hidden_layer_sizes=(20,), solver="lbfgs", max_iter=30, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        reg.partial_fit(Xr[:100], yr[:100])
-        loss_first = reg.loss_
-        reg.partial_fit(Xr[:100], yr[:100])
-    assert reg.loss_ < loss_first
-    assert reg.score(Xr[100:], yr[100:]) > 0.5
+
+@pytest.mark.parametrize("name", _ESTIMATORS)
+def test_no_partial_fit_with_lbfgs(name):
+    """As scikit-learn: ``partial_fit`` is only an attribute for the stochastic solvers."""
+    est = getattr(sknn_backprop, name)(solver="lbfgs")
+    assert not hasattr(est, "partial_fit")
+    assert hasattr(est.set_params(solver="sgd"), "partial_fit")
+    # a bound method kept across set_params does not train with lbfgs either
+    bound = est.partial_fit
+    est.set_params(solver="lbfgs")
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10) % 2
+    kwargs = {"classes": [0, 1]} if is_classifier(est) else {}
+    y = None if name == "MLPAutoencoder" else y
+    with pytest.raises(AttributeError, match="lbfgs is not stochastic"):
+        bound(X, y, **kwargs)
+    assert not hasattr(est, "model_")

@@ -69,6 +69,7 @@ ESTIMATORS = [
     NeuralNetClassifier(conv_module, **_KW),
     NeuralNetClassifier(small_mlp, n_estimators=2, **_KW),
     NeuralNetRegressor(small_mlp, n_estimators=2, **_KW),
+    NeuralNetRegressor(small_mlp, criterion="huber", huber_delta=0.5, solver="rmsprop", **_KW),
 ]
 
 
@@ -105,7 +106,7 @@ def test_lecture_listing_equals_convnet_classifier(digits):
         nn.Reshape(1, 8, 8), nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Reshape(64), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10), nn.LogSoftmax(),
     )  # fmt: skip
-    kw = dict(batch_size=32, max_iter=3, random_state=0)
+    kw = dict(batch_size=32, learning_rate_init=0.001, max_iter=3, random_state=0)
     a = NeuralNetClassifier(net, **kw).fit(X[:200], y[:200])
     b = ConvNetClassifier(conv_filters=(4,), kernel_size=3, hidden_layer_sizes=(16,), **kw)
     b.fit(X[:200], y[:200])

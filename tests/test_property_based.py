@@ -100,7 +100,8 @@ def test_non_finite_input_rejected_and_state_kept(problem, data):
     Xbad = X.copy()
     Xbad.flat[flat] = bad_value
     what = "NaN" if np.isnan(bad_value) else "infinity"
-    method = data.draw(st.sampled_from(["fit", "partial_fit", "predict"]))
+    methods = ["fit", "predict"] + (["partial_fit"] if params["solver"] != "lbfgs" else [])
+    method = data.draw(st.sampled_from(methods))
     with pytest.raises(ValueError, match=f"Input X contains {what}"):
         if method == "predict":
             est.predict(Xbad)

@@ -498,6 +498,32 @@ def test_class_weight_multiplies_sample_weight(imbalanced):
     assert not np.allclose(a.coefs_[0], c.coefs_[0])
 
 
+def test_balanced_class_weight_counts_sample_weights(imbalanced):
+    """'balanced' counts classes by their weight: a row of weight 2 is two rows."""
+    from sknn_backprop._training.objective import sample_weights
+
+    X, y = imbalanced
+    sw = np.random.RandomState(0).randint(0, 3, size=len(y)).astype(float)
+    rows = np.repeat(np.arange(len(y)), sw.astype(int))
+    repeated = sample_weights("balanced", y[rows], None)
+    weighted = sample_weights("balanced", y, sw)
+    np.testing.assert_allclose(weighted[rows] / sw[rows], repeated, rtol=1e-12)
+    # the weighted counts are balanced: both classes weigh the same in total
+    assert weighted[y == 0].sum() == pytest.approx(weighted[y == 1].sum())
+    # multilabel: each column balanced on its weighted counts, the columns multiply
+    Y = np.c_[y, 1 - y, np.arange(len(y)) % 3 == 0]
+    np.testing.assert_allclose(
+        sample_weights("balanced", Y[rows], None),
+        sample_weights("balanced", Y, sw)[rows] / sw[rows],
+        rtol=1e-12,
+    )
+    kw = dict(hidden_layer_sizes=(8,), max_iter=10, random_state=0)
+    a = MLPClassifier(class_weight="balanced", **kw).fit(X, y, sample_weight=sw)
+    b = MLPClassifier(**kw).fit(X, y, sample_weight=weighted)
+    for p, q in zip(a.coefs_, b.coefs_):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
+
+
 def test_check_class_weight_classifiers():
     check_class_weight_classifiers(
         "MLPClassifier", MLPClassifier(hidden_layer_sizes=(8,), max_iter=200, random_state=0)

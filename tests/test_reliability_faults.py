@@ -258,6 +258,7 @@ def _convnet(**params):
         kernel_size=3,
         hidden_layer_sizes=(5,),
         input_shape=(1, 4, 4),
+        batch_size="auto",  # the MLPs' batches, which the injected faults count
         max_iter=10,
         random_state=0,
         tol=0,

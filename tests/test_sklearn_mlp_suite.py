@@ -28,8 +28,6 @@ exec(
 _XFAIL = {
     "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs (we check gradients "
     "with nn.gradient_check instead)",
-    "test_partial_fit_errors": "asserts lbfgs has no partial_fit; this package adds partial_fit "
-    "for lbfgs on purpose",
 }
 for _name, _reason in _XFAIL.items():
     globals()[_name] = pytest.mark.xfail(reason=_reason, strict=True)(globals()[_name])

@@ -2,7 +2,7 @@
 
 One file per concern, each small enough to read in one sitting:
 
-- :mod:`.loop` -- epochs, minibatches and the single training step (SGD, Adam);
+- :mod:`.loop` -- epochs, minibatches and the single training step (every solver but L-BFGS);
 - :mod:`.objective` -- loss, L1/L2 penalties, sample and class weights, adversarial examples;
 - :mod:`.lbfgs` -- scipy's L-BFGS-B on the same objective;
 - :mod:`.controls` -- small objects the loop calls at fixed points: early stopping,

@@ -1,4 +1,4 @@
-"""L-BFGS: scipy's ``L-BFGS-B`` on the same :class:`~.objective.Objective` as SGD and Adam.
+"""L-BFGS: scipy's ``L-BFGS-B`` on the :class:`~.objective.Objective` of the other solvers.
 
 The whole training set is one batch; scipy sees the flat parameter vector
 (float64) and the objective writes its gradient into the network's flat

@@ -1,4 +1,4 @@
-"""The minibatch loop of SGD and Adam: epochs, minibatches, one training step.
+"""The minibatch loop of the stochastic solvers: epochs, minibatches, one training step.
 
 One call of :func:`fit_stochastic` trains for up to ``max_iter`` epochs (one
 epoch for ``partial_fit``)::
@@ -75,7 +75,7 @@ class Minibatches:
     scikit-learn's MLP does); rows of dense arrays are gathered into reused buffers.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size, shuffle, random_state):
+    def __init__(self, X, Y, sample_weight, batch_size, shuffle, random_state, min_batch_size=0):
         self.dense = isinstance(X, np.ndarray)
         if self.dense and shuffle and not X.flags.c_contiguous:
             # gathering rows of a strided or Fortran array is ~10x slower than of a
@@ -84,6 +84,7 @@ class Minibatches:
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         self.n_samples = X.shape[0]
         self.batch_size = batch_size
+        self.min_batch_size = min_batch_size  # a smaller last batch joins the one before
         self.shuffle, self.random_state = shuffle, random_state
         # the row order of the current epoch (int32 for large data: half the memory;
         # np.take converts it per batch, ~1 us, nothing beside a large epoch)
@@ -101,7 +102,9 @@ class Minibatches:
             # draws without its checks: shuffling ``order`` itself in place makes the
             # same swaps (they depend only on n), with no permutation array or copy
             self.random_state.shuffle(self._order)
-        for batch in gen_batches(self.n_samples, self.batch_size):
+        for batch in gen_batches(
+            self.n_samples, self.batch_size, min_batch_size=self.min_batch_size
+        ):
             if self.shuffle:
                 idx = self._order[batch]
                 if self.dense:  # gather into reused buffers: no per-batch allocation
@@ -187,14 +190,20 @@ def _start_validation(est, X, Y, y, sample_weight, val):
 
 
 def fit_stochastic(est, data, flat_p, flat_g, incremental, reporter):
-    """Train ``est.model_`` with SGD or Adam on ``data`` (a :class:`TrainingData`)."""
+    """Train ``est.model_`` with a stochastic solver on ``data`` (a :class:`TrainingData`)."""
     X, Y, y, sample_weight, val = data
     if not incremental or getattr(est, "_optimizer", None) is None:
-        est._optimizer = make_optimizer(est, flat_p)
+        est._optimizer = make_optimizer(est, flat_p, est._n_penalized())
     if est.early_stopping:
         X, Y, sample_weight, val = _start_validation(est, X, Y, y, sample_weight, val)
     batches = Minibatches(
-        X, Y, sample_weight, batch_size_for(est, X.shape[0]), est.shuffle, est._random_state
+        X,
+        Y,
+        sample_weight,
+        batch_size_for(est, X.shape[0]),
+        est.shuffle,
+        est._random_state,
+        min_batch_size=2 if est._batch_statistics() else 0,
     )
     objective = est._objective(flat_p, flat_g)
     controls = builtin_controls(est, val if est.early_stopping else None) + est.controls_

@@ -3,12 +3,13 @@
 ``J(W) = sum_i s_i L(y_i, f(x_i; W)) / sum_i s_i + alpha * P(W) / sum_i s_i``
 
 where ``s_i`` are the sample weights (class weights folded in), ``L`` the
-criterion and ``P`` the elastic-net penalty on the weights (never the biases).
+criterion and ``P`` the elastic-net penalty on the weights (never the biases;
+AdamW applies its L2 share as decoupled decay instead, see :mod:`.solvers`).
 ``nn.L1Penalty`` modules in the network (``activity_l1``) add their penalty on
 the activations, ``lambda * sum_ij |a_ij| / n``, to the reported loss; its
 gradient they add themselves on the way back.
 With ``adversarial_eps > 0`` the loss term is Goodfellow et al.'s FGSM mixture
-``(J(x) + J(x + eps sign(dJ/dx))) / 2``.  SGD, Adam and L-BFGS all call the same
+``(J(x) + J(x + eps sign(dJ/dx))) / 2``.  Every solver (L-BFGS too) calls the same
 :class:`Objective`, so the formula lives in one place.
 """
 
@@ -21,13 +22,39 @@ PENALTY_BLOCK = 16384
 
 
 def sample_weights(class_weight, y, sample_weight):
-    """``sample_weight`` times the class weights of ``y`` (``None`` when there are neither)."""
+    """``sample_weight`` times the class weights of ``y`` (``None`` when there are neither).
+
+    'balanced' counts each class by its total sample weight, as scikit-learn's
+    ``LogisticRegression`` does: a row of weight 2 counts as two rows.
+    """
     if class_weight is None:
         return sample_weight
+    if class_weight == "balanced" and sample_weight is not None:
+        return sample_weight * _balanced_weights(y, sample_weight)
     from sklearn.utils.class_weight import compute_sample_weight
 
     cw = compute_sample_weight(class_weight, y)
     return cw if sample_weight is None else sample_weight * cw
+
+
+def _balanced_weights(y, sample_weight):
+    """Per-row ``sum(w) / (n_classes * sum of w in the row's class)``, per output column.
+
+    ``compute_class_weight('balanced', sample_weight=...)``'s formula, with the
+    classes of zero total weight left out of ``n_classes`` (as if their rows
+    were removed, which is what a zero weight means) instead of dividing by 0.
+    """
+    Y = np.asarray(y)
+    Y = Y.reshape(len(Y), -1)
+    weights = np.ones(len(Y))
+    for column in Y.T:  # multi-output: the columns' weights multiply
+        _, idx = np.unique(column, return_inverse=True)
+        counts = np.bincount(idx.ravel(), weights=sample_weight)
+        present = counts > 0
+        per_class = np.zeros_like(counts)
+        per_class[present] = counts.sum() / (present.sum() * counts[present])
+        weights *= per_class[idx.ravel()]
+    return weights
 
 
 class Objective:

@@ -20,7 +20,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 import numpy as np
 
 from .._autoencoder import MLPAutoencoder
-from .._convnet import ConvNetClassifier
+from .._convnet import ConvNetClassifier, ConvNetRegressor
 from .._mlp import MLPClassifier, MLPRegressor
 from .._neuralnet import NeuralNetClassifier, NeuralNetRegressor
 from ._estimators import KINDS, raw_output, register_estimator
@@ -40,6 +40,7 @@ __all__ = [
 register_estimator(MLPClassifier, "classifier")
 register_estimator(ConvNetClassifier, "classifier")
 register_estimator(MLPRegressor, "regressor")
+register_estimator(ConvNetRegressor, "regressor")
 register_estimator(NeuralNetClassifier, "classifier")
 register_estimator(NeuralNetRegressor, "regressor")
 register_estimator(MLPAutoencoder, "transformer")
@@ -52,8 +53,9 @@ def to_onnx(estimator, X_sample=None, **kwargs):
     ----------
     estimator : estimator or Pipeline
         A fitted :class:`~sknn_backprop.MLPClassifier`,
-        :class:`~sknn_backprop.MLPRegressor` or
-        :class:`~sknn_backprop.ConvNetClassifier`, or any estimator skl2onnx
+        :class:`~sknn_backprop.MLPRegressor`,
+        :class:`~sknn_backprop.ConvNetClassifier` or
+        :class:`~sknn_backprop.ConvNetRegressor`, or any estimator skl2onnx
         converts with those inside (a ``Pipeline``, for example).
     X_sample : array-like, default=None
         A few rows of input, for the input's type and width (float32 input: the
