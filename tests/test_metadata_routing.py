@@ -67,8 +67,10 @@ def test_unrequested_metadata_is_an_error():
 def test_grid_search_routes_fit_params():
     est = MLPRegressor(max_iter=5, early_stopping=True, random_state=0)
     est.set_fit_request(X_val=True, y_val=True, sample_weight=True)
+    est.set_score_request(sample_weight=True)  # the folds are scored with their weights too
     search = GridSearchCV(_pipe(est), {"mlpregressor__alpha": [1e-4, 1e-1]}, cv=2)
     sw = np.linspace(0.5, 1.5, len(y_tr))
     search.fit(X_tr, y_tr.astype(float), sample_weight=sw, X_val=X_val, y_val=y_val.astype(float))
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()  # no failed fit
     best = search.best_estimator_[-1]
     assert len(best.validation_scores_) == best.n_iter_
