@@ -19,7 +19,7 @@ import time
 from _common import RESULT_PREFIX, Row, format_table, machine_info
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = ["mlp", "predict", "convnet", "bagging", "memory", "layers", "scaling"]
+SCRIPTS = ["mlp", "predict", "convnet", "bagging", "memory", "layers", "neuralnet", "scaling"]
 
 
 def main():
