@@ -4,7 +4,7 @@ Each entry is a small fit covering one training path (a solver, a regulariser, a
 training control, bagging, the ConvNet, float32, warm start, ``partial_fit``).
 ``tests/data/weights_battery.npz`` holds the weights, loss curves and predictions
 these fits gave when the battery was recorded; ``test_weights_battery.py``
-refits them and asserts the same numbers (1e-9 relative), so that refactoring the
+refits them and asserts the same numbers (1e-9 relative; float32 1e-4), so that refactoring the
 training code cannot change a result unnoticed.
 
 Regenerate (only when a change of numbers is intended, and say so in the commit)::

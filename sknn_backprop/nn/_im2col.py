@@ -111,7 +111,8 @@ def _matmul_nt(a, b, buf):
     """``a @ b.T`` for C-ordered 2-D ``a`` ``(m, k)`` and ``b`` ``(n, k)``, ``k`` long.
 
     Computed as ``(b @ a.T).T`` into ``buf`` ``(n, m)`` (returned as its
-    transposed view): the same dot products, bit for bit, but OpenBLAS runs
+    transposed view): the same dot products (bit for bit on the Intel CPUs
+    measured; within rounding where OpenBLAS picks other kernels), but OpenBLAS runs
     the weight gradient of a convolution (``m`` = filters, ``n`` = taps,
     ``k`` = every output position of the batch) 1.5-3x faster this way round.
     """
