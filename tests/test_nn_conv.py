@@ -9,6 +9,7 @@ import pytest
 
 from sknn_backprop import nn
 from sknn_backprop.nn import gradient_check
+from sknn_backprop.nn._im2col import _batch_last
 
 RNG = np.random.default_rng(42)
 
@@ -150,6 +151,18 @@ def test_infer_equals_forward_and_writes_nothing():
     np.testing.assert_array_equal(inferred, module.forward(x))
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+def test_infer_of_batch_last_input_is_forward(padding):
+    """A convolution reads the batch-last output of the one below as is (no transpose);
+    without padding its columns are never zeroed, and every one of them is written."""
+    first, second = nn.Conv2d(2, 3, 3, padding=padding), nn.Conv2d(3, 4, 2, padding=padding)
+    x = RNG.normal(size=(6, 2, 7, 5))
+    hidden = first.infer(x)
+    assert _batch_last(hidden)
+    np.testing.assert_array_equal(hidden, first.forward(x))
+    np.testing.assert_allclose(second.infer(hidden), second.forward(first.forward(x)), rtol=1e-14)
+
+
 def test_fresh_module_infer_writes_nothing():
     conv = nn.Conv2d(2, 3, 3)
     before = _state(conv)
@@ -166,6 +179,8 @@ def test_chunked_infer_equals_unchunked(monkeypatch):
     # columns of one sample: 2*3*3 * 6*5 values of 8 bytes; force chunks of 4 samples
     monkeypatch.setattr(conv_module, "_INFER_CHUNK_BYTES", 4 * 18 * 30 * 8)
     chunked = conv.infer(x)
+    # both come out batch-last, as forward's output, so the next layer needs no transpose
+    assert _batch_last(full) and _batch_last(chunked)
     np.testing.assert_allclose(chunked, full, rtol=1e-14, atol=1e-14)
     np.testing.assert_allclose(chunked, conv.forward(x), rtol=1e-14, atol=1e-14)
 

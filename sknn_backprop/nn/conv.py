@@ -25,7 +25,6 @@ from ._im2col import (
     _out_size,
     _pair,
     _pair_str,
-    _transpose,
 )
 from .init import INITIALIZERS, glorot_uniform
 from .module import Module, WeightBias, check_int
@@ -237,19 +236,24 @@ class Conv2d(WeightBias, Module):
         ho, wo, offsets = self._geometry(x)
         n, F = x.shape[0], self.out_channels
         dtype = self._dtype(x)
-        out = np.empty((n, F, ho, wo), dtype)
+        # the output is batch-last, as forward's: the next convolution reads it
+        # without a transpose, and pooling and activations keep its layout
+        out = np.empty((F, ho, wo, n), dtype)
         per_sample = int(np.prod(self._cols_shape(1, ho, wo))) * dtype.itemsize
         chunk = max(1, min(n, _INFER_CHUNK_BYTES // per_sample))
+        padded = any(self.padding)  # only padding positions must stay zero in the columns
         cols = xt = y = None  # local buffers, reused from chunk to chunk
         for start in range(0, n, chunk):
             xb = x[start : start + chunk]
             nb = xb.shape[0]
-            cols = _buffer(cols, self._cols_shape(nb, ho, wo), dtype, zero=True)
+            cols = _buffer(cols, self._cols_shape(nb, ho, wo), dtype, zero=padded)
             xbt, xt = _chwn(xb, dtype, xt)
-            y = self._affine(_im2col(xbt, cols, offsets), _buffer(y, (F, ho * wo * nb), dtype))
-            # (F H' W', N) -> (N, F H' W'): this chunk of the output in C order
-            _transpose(y.reshape(-1, nb), out[start : start + chunk].reshape(nb, -1))
-        return out
+            # a single chunk's product is written straight into the output
+            y = out.reshape(F, -1) if nb == n else _buffer(y, (F, ho * wo * nb), dtype)
+            self._affine(_im2col(xbt, cols, offsets), y)
+            if nb < n:
+                out[..., start : start + nb] = y.reshape(F, ho, wo, nb)
+        return out.transpose(3, 0, 1, 2)
 
     # -- backward -----------------------------------------------------------------
     def _columns(self, x):

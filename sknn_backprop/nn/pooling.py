@@ -156,7 +156,7 @@ class MaxPool2d(_Pool2d):
 
     def infer(self, x, owned=False):
         ho, wo = self._geometry(x)
-        return self._pool(x, np.empty(x.shape[:2] + (ho, wo), x.dtype))
+        return self._pool(x, _buffer_like(x)(None, x.shape[:2] + (ho, wo), x.dtype))
 
     def update_grad_input(self, x, grad_output):
         if self.argmax is None or self.argmax.shape != grad_output.shape:
@@ -255,7 +255,7 @@ class AvgPool2d(_Pool2d):
     def infer(self, x, owned=False):
         x = _as_float(x, np.float64)
         ho, wo = self._geometry(x)
-        return self._pool(x, np.empty(x.shape[:2] + (ho, wo), x.dtype))
+        return self._pool(x, _buffer_like(x)(None, x.shape[:2] + (ho, wo), x.dtype))
 
     def update_grad_input(self, x, grad_output):
         x = _as_float(x, np.float64)
