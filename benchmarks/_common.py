@@ -398,8 +398,12 @@ def probe_ours(Ours, fn):
     return Ours
 
 
-def torch_train(torch, model, Xt, yt, epochs, batch_size, lr=1e-3, alpha=1e-4, seed=0):
+def torch_train(
+    torch, model, Xt, yt, epochs, batch_size, lr=1e-3, alpha=1e-4, seed=0, loss_fn=None
+):
     """The PyTorch peer's plain training loop: Adam, a ``randperm`` shuffle per epoch.
+
+    ``loss_fn`` defaults to ``CrossEntropyLoss()`` (a regressor passes ``MSELoss()``).
 
     scikit-learn adds ``alpha / (2 * batch) * ||W||^2`` to the mean batch loss,
     i.e. ``alpha * W / batch`` to the weight gradients and nothing to the
@@ -418,7 +422,7 @@ def torch_train(torch, model, Xt, yt, epochs, batch_size, lr=1e-3, alpha=1e-4, s
         betas=(0.9, 0.999),
         eps=1e-8,
     )
-    loss_fn = torch.nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     gen = torch.Generator().manual_seed(seed)
     n = Xt.shape[0]
     for _ in range(epochs):
