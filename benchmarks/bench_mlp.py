@@ -7,6 +7,9 @@ Workloads (``docs/performance.rst``):
   ReLU, Adam lr 1e-3, batch 200, alpha 1e-4, 5 epochs (all run), float64 and
   float32, BLAS at 1 and 2 threads; PyTorch peer at 1 thread.
 - MLP-digits: ``load_digits``, hidden ``(100,)``, 50 epochs, otherwise the same.
+- Targets, 1 thread: float64 0.70 (synth) and 0.50 (digits) of scikit-learn's time
+  (round 2), float32 0.75 and 0.55.  Each side's best of ``--repeats`` interleaved
+  fits (digits: at least 7, they are cheap).
 - GEMM-peak fraction: ``6 * samples_seen * n_params / fit_time`` over the best
   1-thread ``1024 x 1024`` matmul rate of the same dtype.
 
@@ -148,12 +151,18 @@ def main():
                 use_torch,
                 peak_probe=probe,
             )
+            # a digits fit takes a fraction of a second: more repeats (cheap) so that the
+            # best of each side is not one lucky or unlucky phase of a shared machine
+            digits_repeats = repeats if args.quick else max(repeats, 7)
             td = run_workload(
-                f"MLP-digits {tag}", Xd, yd, (100,), digits_epochs, nt, repeats, Ours, None
+                f"MLP-digits {tag}", Xd, yd, (100,), digits_epochs, nt, digits_repeats, Ours, None
             )
             raw[f"synth {tag}"], raw[f"digits {tag}"] = ts, td
-            target_s = ("<=", 0.75) if nt == 1 else None
-            target_d = ("<=", 0.55) if nt == 1 else None
+            # round 2 (issue 17) asks 0.70 / 0.50 of scikit-learn's time in float64;
+            # float32 keeps round 1's 0.75 / 0.55
+            f64 = dname == "f64"
+            target_s = ("<=", 0.70 if f64 else 0.75) if nt == 1 else None
+            target_d = ("<=", 0.50 if f64 else 0.55) if nt == 1 else None
             rows.append(
                 Row(
                     f"MLP-synth {tag} vs sklearn",
