@@ -283,3 +283,33 @@ def test_repr_and_arguments():
         nn.Adagrad([np.zeros(2)], initial_accumulator_value=-1.0)
     with pytest.raises(ValueError):
         nn.AdamW([np.zeros(2)], weight_decay=-0.1)
+
+
+def test_adadelta_pickled_before_v_kept_its_epsilon_continues(rng):
+    """An Adadelta pickled when it stored ``V`` alone (not ``V + eps'``) loads and steps on."""
+    p = rng.normal(size=50)
+    opt = nn.Adadelta([p], rho=0.9)
+    for _ in range(3):
+        opt.step([p], [rng.normal(size=50)])
+    q = p.copy()
+    state = pickle.loads(pickle.dumps(opt)).__dict__  # a copy: opt keeps its own arrays
+    state["_v_sums"] = [v - opt._eps_sum() for v in state.pop("_ve_sums")]  # the old layout
+    old = nn.Adadelta.__new__(nn.Adadelta)
+    old.__setstate__(state)
+    assert_allclose(old.square_avgs[0], opt.square_avgs[0], rtol=1e-12)
+    g = rng.normal(size=50)
+    opt.step([p], [g])
+    old.step([q], [g.copy()])
+    assert_allclose(q, p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_adadelta_keeps_one_scratch_block_at_unit_rate(dtype, rng):
+    """At ``lr=1`` the step needs one scratch block, as Adam's (a second one at other rates)."""
+    p = rng.normal(size=N).astype(dtype)
+    opt = nn.Adadelta([p])
+    opt.step([p], [rng.normal(size=N).astype(dtype)])
+    block = opt._scratch.size
+    opt.learning_rate = 0.5
+    opt.step([p], [rng.normal(size=N).astype(dtype)])
+    assert opt._scratch.size == 2 * block

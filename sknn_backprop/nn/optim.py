@@ -485,7 +485,7 @@ class Adadelta(Optimizer):
     ----------
     square_avgs, delta_avgs : list of ndarray
         The running averages ``v`` and ``d`` (computed on access: stored as running
-        sums ``v / (1 - rho)`` and ``d / (1 - rho)``).
+        sums ``v / (1 - rho) + eps / (1 - rho)`` and ``d / (1 - rho)``).
     """
 
     def __init__(
@@ -500,11 +500,24 @@ class Adadelta(Optimizer):
         super().__init__(learning_rate_init, lr_schedule, power_t)
         self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
-        self._v_sums, self._d_sums = self._buffers(params, 2)
+        # V is kept with its epsilon added, V' = V + eps' (see step), and starts at 0 + eps'
+        self._ve_sums, self._d_sums = self._buffers(params, 2)
+        for v in self._ve_sums:
+            v += self._eps_sum()
+
+    def _eps_sum(self):
+        """``eps' = eps / (1 - rho)``: epsilon on the scale of the running sums."""
+        return float(self.epsilon / (1 - self.rho))
+
+    def __setstate__(self, state):
+        if "_v_sums" in state:  # pickled before V was kept with its epsilon added
+            eps = state["epsilon"] / (1 - state["rho"])
+            state["_ve_sums"] = [v + v.dtype.type(eps) for v in state.pop("_v_sums")]
+        self.__dict__.update(state)
 
     @property
     def square_avgs(self):
-        return [(1 - self.rho) * v for v in self._v_sums]
+        return [(1 - self.rho) * (v - v.dtype.type(self._eps_sum())) for v in self._ve_sums]
 
     @property
     def delta_avgs(self):
@@ -513,23 +526,28 @@ class Adadelta(Optimizer):
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
         rho, lr = self.rho, float(self.learning_rate)
-        # with v = (1 - rho) V, d = (1 - rho) D: u = g sqrt((D + eps') / (V + eps'))
-        eps = float(self.epsilon / (1 - rho))
-        for p, g, v, d in zip(params, grads, self._v_sums, self._d_sums):
-            for pb, gb, vb, db, tb, sb in self._blocks(p, g, v, d, n_scratch=2):
-                np.multiply(gb, gb, out=tb)  # V <- rho V + g^2
+        # With v = (1 - rho) V and d = (1 - rho) D (running sums), the rule is
+        # u = g sqrt((D + eps') / (V + eps')), eps' = eps / (1 - rho).  V is stored as
+        # V' = V + eps', whose update V' <- rho V' + g^2 + eps follows from V's: one
+        # pass fewer than adding eps' to V every step, and one scratch block (the
+        # working set of Adam's step) instead of two.  12 passes a block, 13 when lr != 1.
+        eps_d, eps_v = self._eps_sum(), float(self.epsilon)
+        n_scratch = 1 if lr == 1.0 else 2
+        for p, g, v, d in zip(params, grads, self._ve_sums, self._d_sums):
+            for pb, gb, vb, db, tb, *sb in self._blocks(p, g, v, d, n_scratch=n_scratch):
+                np.multiply(gb, gb, out=tb)  # V' <- rho V' + g^2 + eps
+                tb += eps_v
                 vb *= rho
                 vb += tb
-                np.add(db, eps, out=tb)  # u = g sqrt((D + eps') / (V + eps'))
-                np.add(vb, eps, out=sb)
-                tb /= sb
+                np.add(db, eps_d, out=tb)  # u = g sqrt((D + eps') / V')
+                tb /= vb
                 np.sqrt(tb, out=tb)
                 tb *= gb
-                if lr == 1.0:  # p <- p - lr u
-                    pb -= tb
+                if sb:  # p <- p - lr u
+                    np.multiply(tb, lr, out=sb[0])
+                    pb -= sb[0]
                 else:
-                    np.multiply(tb, lr, out=sb)
-                    pb -= sb
+                    pb -= tb
                 db *= rho  # D <- rho D + u^2
-                np.multiply(tb, tb, out=sb)
-                db += sb
+                tb *= tb
+                db += tb
