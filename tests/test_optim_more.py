@@ -313,3 +313,18 @@ def test_adadelta_keeps_one_scratch_block_at_unit_rate(dtype, rng):
     opt.learning_rate = 0.5
     opt.step([p], [rng.normal(size=N).astype(dtype)])
     assert opt._scratch.size == 2 * block
+
+
+def test_adadelta_epsilon_set_between_steps_takes_effect(rng):
+    """``V`` is stored with ``eps'`` added; a new ``epsilon`` moves it, as in the formula."""
+    p = rng.normal(size=30)
+    ref_p, opt, ref = p.copy(), nn.Adadelta([p]), RefAdadelta(30)
+    for step in range(6):
+        if step == 3:
+            opt.epsilon, ref.eps = 1e-3, 1e-3
+            assert_allclose(opt.square_avgs[0], ref.v, rtol=1e-10, atol=1e-15)
+        g = rng.normal(size=30)
+        opt.step([p], [g])
+        ref_p = ref.step(ref_p, g)
+        assert_allclose(p, ref_p, rtol=1e-10)
+    assert_allclose(opt.square_avgs[0], ref.v, rtol=1e-10)

@@ -502,22 +502,33 @@ class Adadelta(Optimizer):
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         # V is kept with its epsilon added, V' = V + eps' (see step), and starts at 0 + eps'
         self._ve_sums, self._d_sums = self._buffers(params, 2)
-        for v in self._ve_sums:
-            v += self._eps_sum()
+        self._ve_eps = 0.0  # the eps' that _ve_sums holds (see _sync_eps)
+        self._sync_eps()
 
     def _eps_sum(self):
         """``eps' = eps / (1 - rho)``: epsilon on the scale of the running sums."""
         return float(self.epsilon / (1 - self.rho))
 
+    def _sync_eps(self):
+        """Shift the stored ``V + eps'`` to the current ``eps'`` (after ``epsilon`` or
+        ``rho`` was set; a no-op otherwise); return ``eps'``."""
+        eps = self._eps_sum()
+        if eps != self._ve_eps:
+            for v in self._ve_sums:
+                v += v.dtype.type(eps - self._ve_eps)
+            self._ve_eps = eps
+        return eps
+
     def __setstate__(self, state):
         if "_v_sums" in state:  # pickled before V was kept with its epsilon added
             eps = state["epsilon"] / (1 - state["rho"])
             state["_ve_sums"] = [v + v.dtype.type(eps) for v in state.pop("_v_sums")]
+            state["_ve_eps"] = eps
         self.__dict__.update(state)
 
     @property
     def square_avgs(self):
-        return [(1 - self.rho) * (v - v.dtype.type(self._eps_sum())) for v in self._ve_sums]
+        return [(1 - self.rho) * (v - v.dtype.type(self._ve_eps)) for v in self._ve_sums]
 
     @property
     def delta_avgs(self):
@@ -531,7 +542,7 @@ class Adadelta(Optimizer):
         # V' = V + eps', whose update V' <- rho V' + g^2 + eps follows from V's: one
         # pass fewer than adding eps' to V every step, and one scratch block (the
         # working set of Adam's step) instead of two.  12 passes a block, 13 when lr != 1.
-        eps_d, eps_v = self._eps_sum(), float(self.epsilon)
+        eps_d, eps_v = self._sync_eps(), float(self.epsilon)
         n_scratch = 1 if lr == 1.0 else 2
         for p, g, v, d in zip(params, grads, self._ve_sums, self._d_sums):
             for pb, gb, vb, db, tb, *sb in self._blocks(p, g, v, d, n_scratch=n_scratch):
