@@ -172,7 +172,7 @@ def predict_row(Ours, torch, X, y, repeats, raw):
     )
 
 
-def torch_default_convnet(torch, n_out):
+def torch_default_convnet(n_out):
     """``ConvNetClassifier()``'s default network for 8x8 images, in PyTorch."""
     from torch import nn
 
@@ -211,7 +211,7 @@ def digits_rows(torch, repeats, quick, raw):
 
         def fit_torch(loss=loss, target=target, epochs=epochs):
             torch.manual_seed(0)
-            model = torch_default_convnet(torch, 10 if loss == "ce" else 1)
+            model = torch_default_convnet(10 if loss == "ce" else 1)
             Xt = torch.from_numpy(X).reshape(-1, 1, 8, 8)
             if loss == "ce":
                 yt, loss_fn = torch.from_numpy(y.astype(np.int64)), None
