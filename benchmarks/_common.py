@@ -91,13 +91,35 @@ def threads(n, torch=None):
 
 
 def blas_description():
+    """Each loaded BLAS / OpenMP library: version, threads and (OpenBLAS) its kernel set.
+
+    OpenBLAS picks its kernels for the processor it finds (``architecture``, e.g.
+    ``SkylakeX`` on an AVX-512 CPU, ``Haswell`` on AVX2) unless ``OPENBLAS_CORETYPE``
+    is set before it loads; the choice moves the convolution's GEMMs by up to 30 %
+    (docs/performance.rst), so it is part of the machine's description.
+    """
     parts = []
     for info in threadpool_info():
+        arch = info.get("architecture")
         parts.append(
             f"{info.get('internal_api')} {info.get('version')} "
-            f"({info.get('user_api')}, {info.get('num_threads')} threads)"
+            f"({info.get('user_api')}, {info.get('num_threads')} threads"
+            + (f", {arch} kernels" if arch else "")
+            + ")"
         )
-    return "; ".join(parts)
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return "; ".join(parts) + (f"; OPENBLAS_CORETYPE={forced}" if forced else "")
+
+
+def cpu_simd():
+    """The widest vector extension in ``/proc/cpuinfo``'s flags (``'avx512f'``, ...)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = (line for line in f if line.startswith("flags"))
+            flags = next(lines, ":").split(":", 1)[1].split()
+    except OSError:
+        return None
+    return next((x for x in ("avx512f", "avx2", "avx", "sse4_2") if x in flags), None)
 
 
 # -- timing -----------------------------------------------------------------------
@@ -248,6 +270,7 @@ def machine_info():
 
     info = {
         "cpu": model,
+        "simd": cpu_simd(),
         "n_cpus": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,

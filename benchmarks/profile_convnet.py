@@ -7,7 +7,14 @@ seconds and share of each, best of ``--repeats``; ``--cprofile`` adds the
 functions with the most own time (im2col, col2im, the transposes, the GEMMs
 are ``numpy.matmul``).
 
-Run ``python benchmarks/profile_convnet.py [--cprofile] [--quick]``.
+``--gemms`` also times the five matrix products of one batch alone (the two
+convolutions' forward and weight-gradient products and the second one's
+input-gradient product, float32, into preallocated outputs), with the kernel set
+OpenBLAS chose (set ``OPENBLAS_CORETYPE`` before Python starts to try another);
+``--torch`` prints ``torch.profiler``'s table of one epoch of the same network in
+PyTorch (``bench_convnet.py``'s loop), operator by operator.
+
+Run ``python benchmarks/profile_convnet.py [--cprofile] [--gemms] [--torch] [--quick]``.
 """
 
 import collections
@@ -16,8 +23,20 @@ import io
 import pstats
 import time
 
-from _common import import_ours, make_parser, quiet_convergence, threads
-from bench_convnet import convnet_data, ours_params
+import numpy as np
+from _common import (
+    blas_description,
+    import_ours,
+    import_torch,
+    make_parser,
+    quiet_convergence,
+    threads,
+)
+from bench_convnet import convnet_data, ours_params, torch_convnet_fit
+
+BATCH = 128
+#: (label, filters F, taps C kh kw, output positions H' W' of one image) of the two convolutions
+CONVS = [("conv 1->16", 16, 25, 24 * 24), ("conv 16->32", 32, 400, 8 * 8)]
 
 
 def _wrap(obj, name, key, acc):
@@ -66,9 +85,57 @@ def profiled_fit(Ours, X, y, acc):
     return total
 
 
+def gemms_alone(batch=BATCH, repeats=20):
+    """Print the best time of each convolution product of one batch, run alone."""
+    rng = np.random.default_rng(0)
+    dt = np.float32
+    print(f"the convolutions' products of one batch of {batch}, alone (best of {repeats}):")
+    print(f"BLAS: {blas_description()}")
+    total = 0.0
+    for label, F, K, hw in CONVS:
+        P = hw * batch
+        W, cols = rng.standard_normal((F, K)).astype(dt), rng.standard_normal((K, P)).astype(dt)
+        dy = rng.standard_normal((F, P)).astype(dt)
+        y, gw, dcols = np.empty((F, P), dt), np.empty((K, F), dt), np.empty((K, P), dt)
+        products = [  # (name, a, b, out) of a @ b, as Conv2d computes them (conv.py, _im2col)
+            ("forward  W cols", W, cols, y),
+            ("dL/dW   (cols delta^T)^T", cols, dy.T, gw),
+        ]
+        if K > 25:  # the first convolution needs no input gradient
+            products.append(("dL/dcols W^T delta", W.T, dy, dcols))
+        for name, a, b, out in products:
+            np.matmul(a, b, out=out)
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                np.matmul(a, b, out=out)
+                best = min(best, time.perf_counter() - t0)
+            total += best
+            gflops = 2.0 * F * K * P / best / 1e9
+            print(f"  {label:<12}{name:<28}{best * 1e3:>8.3f} ms{gflops:>8.1f} GFLOP/s")
+    print(f"  {'all five':<40}{total * 1e3:>8.3f} ms")
+
+
+def torch_profile(X, y):
+    """Print ``torch.profiler``'s operator table for one epoch of PyTorch's network."""
+    torch = import_torch()
+    if torch is None:
+        print("PyTorch is not installed: no --torch table")
+        return
+    from torch.profiler import ProfilerActivity, profile
+
+    with threads(1, torch):
+        torch_convnet_fit(torch, X[:256], y[:256], 1)  # warm-up
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            torch_convnet_fit(torch, X, y, 1)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+
 def main():
     p = make_parser(__doc__.splitlines()[0])
     p.add_argument("--cprofile", action="store_true")
+    p.add_argument("--gemms", action="store_true", help="time the convolutions' products alone")
+    p.add_argument("--torch", action="store_true", help="torch.profiler table of PyTorch's epoch")
     args = p.parse_args()
     repeats = args.repeats or (1 if args.quick else 3)
     Ours = import_ours("ConvNetClassifier")
@@ -94,6 +161,10 @@ def main():
             s = io.StringIO()
             pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(18)
             print(s.getvalue())
+        if args.gemms:
+            gemms_alone(repeats=3 if args.quick else 20)
+    if args.torch:
+        torch_profile(X, y)
 
 
 if __name__ == "__main__":
