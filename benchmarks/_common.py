@@ -95,8 +95,9 @@ def blas_description():
 
     OpenBLAS picks its kernels for the processor it finds (``architecture``, e.g.
     ``SkylakeX`` on an AVX-512 CPU, ``Haswell`` on AVX2) unless ``OPENBLAS_CORETYPE``
-    is set before it loads; the choice moves the convolution's GEMMs by up to 30 %
-    (docs/performance.rst), so it is part of the machine's description.
+    is set before it loads; on one host the choice moved the convolutions' products
+    by a third, one of them 2x (docs/performance.rst), so it is part of the
+    machine's description.
     """
     parts = []
     for info in threadpool_info():

@@ -4,8 +4,10 @@ The same network, the same training core: the open core's ``module=`` path shoul
 cost nothing.  Rows (BLAS pinned to 1 thread, float64, interleaved fits, median of
 the pairwise ratios):
 
-- MLP-digits (``load_digits``, hidden (100,), 50 epochs, 13 pairs): the default module;
-- MLP-synth (784-256-128-10, 2 epochs, 7 pairs): a callable module building that network.
+- MLP-digits (``load_digits``, hidden (100,), 50 epochs, ``2 repeats - 1`` pairs:
+  13 by default): the default module;
+- MLP-synth (784-256-128-10, 2 epochs, ``repeats`` pairs: 7 by
+  default): a callable module building that network.
 
 Target ``<= 1.03`` each (the issue's "same speed", with the machine's noise).
 

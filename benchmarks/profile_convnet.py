@@ -10,9 +10,11 @@ are ``numpy.matmul``).
 ``--gemms`` also times the five matrix products of one batch alone (the two
 convolutions' forward and weight-gradient products and the second one's
 input-gradient product, float32, into preallocated outputs), with the kernel set
-OpenBLAS chose (set ``OPENBLAS_CORETYPE`` before Python starts to try another);
-``--torch`` prints ``torch.profiler``'s table of one epoch of the same network in
-PyTorch (``bench_convnet.py``'s loop), operator by operator.
+OpenBLAS chose (set ``OPENBLAS_CORETYPE`` in the environment, e.g.
+``OPENBLAS_CORETYPE=Haswell python ...``, to try another); ``--torch`` prints
+``torch.profiler``'s table of one epoch of the same network in PyTorch
+(``bench_convnet.py``'s loop), operator by operator. Both run after the
+module-by-module profile.
 
 Run ``python benchmarks/profile_convnet.py [--cprofile] [--gemms] [--torch] [--quick]``.
 """
@@ -35,8 +37,9 @@ from _common import (
 from bench_convnet import convnet_data, ours_params, torch_convnet_fit
 
 BATCH = 128
-#: (label, filters F, taps C kh kw, output positions H' W' of one image) of the two convolutions
-CONVS = [("conv 1->16", 16, 25, 24 * 24), ("conv 16->32", 32, 400, 8 * 8)]
+#: (label, filters F, taps C kh kw, output positions H' W' of one image, needs dL/dinput)
+#: of the two convolutions of ``ours_params``: the first one's input is the data
+CONVS = [("conv 1->16", 16, 25, 24 * 24, False), ("conv 16->32", 32, 400, 8 * 8, True)]
 
 
 def _wrap(obj, name, key, acc):
@@ -92,7 +95,7 @@ def gemms_alone(batch=BATCH, repeats=20):
     print(f"the convolutions' products of one batch of {batch}, alone (best of {repeats}):")
     print(f"BLAS: {blas_description()}")
     total = 0.0
-    for label, F, K, hw in CONVS:
+    for label, F, K, hw, input_grad in CONVS:
         P = hw * batch
         W, cols = rng.standard_normal((F, K)).astype(dt), rng.standard_normal((K, P)).astype(dt)
         dy = rng.standard_normal((F, P)).astype(dt)
@@ -101,7 +104,7 @@ def gemms_alone(batch=BATCH, repeats=20):
             ("forward  W cols", W, cols, y),
             ("dL/dW   (cols delta^T)^T", cols, dy.T, gw),
         ]
-        if K > 25:  # the first convolution needs no input gradient
+        if input_grad:
             products.append(("dL/dcols W^T delta", W.T, dy, dcols))
         for name, a, b, out in products:
             np.matmul(a, b, out=out)

@@ -14,9 +14,11 @@ what it can gain.
 
 scikit-learn's ``MLPClassifier`` is timed in the same run, so the last lines
 print both fits' ratio and the floor the products set: ``GEMMs alone /
-scikit-learn's fit`` is the ratio no engine that runs these products on this
-BLAS can go below, and the rest of the gap to a target is what the element-wise
-work, the optimizer and the data gather may still take.
+scikit-learn's fit`` is the ratio no engine that runs these products (in this
+orientation, on this BLAS) can go below, and the rest of the gap to a target is
+what the element-wise work, the optimizer and the data gather may still take.
+Two passes that any engine makes beside the products are timed alone too: the
+square root of Adam's step over all parameters and the gather of the shuffled rows.
 
 With ``--digits`` the workload is MLP-digits instead (1,797 x 64, hidden (100,),
 50 epochs, timed as one run): a step whose matrix products are small, so the
@@ -77,6 +79,35 @@ def gemms_alone(X, sizes, batch=BATCH):
     return t
 
 
+def unavoidable_alone(X, n_params, epochs, batch=BATCH, repeats=5):
+    """Seconds for the passes every engine makes beside the products, each run alone.
+
+    ``(square root, gather)``: the square root of Adam's second moment over all
+    parameters once per step (scikit-learn's Adam takes it too), and gathering the
+    shuffled rows of every minibatch, for ``epochs`` epochs; best of ``repeats``.
+    """
+    rng = np.random.default_rng(0)
+    v = rng.random(n_params).astype(X.dtype)
+    out = np.empty_like(v)
+    order = rng.permutation(X.shape[0])
+    buf = np.empty((batch, X.shape[1]), X.dtype)
+    steps = epochs * -(-X.shape[0] // batch)
+    clock = time.perf_counter
+    t_sqrt = t_gather = float("inf")
+    for _ in range(repeats):
+        t0 = clock()
+        for _ in range(steps):
+            np.sqrt(v, out=out)
+        t_sqrt = min(t_sqrt, clock() - t0)
+        t0 = clock()
+        for _ in range(epochs):
+            for s in range(0, X.shape[0], batch):
+                idx = order[s : s + batch]
+                np.take(X, idx, axis=0, out=buf[: len(idx)], mode="clip")
+        t_gather = min(t_gather, clock() - t0)
+    return t_sqrt, t_gather
+
+
 def main():
     p = make_parser(__doc__.splitlines()[0])
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
@@ -123,6 +154,7 @@ def main():
             t_sk = time.perf_counter() - t0
             runs.append((t_engine, t_gemm, t_ours, timers, t_sk))
         peak = max(peak, gemm_peak(gemm_n, X.dtype))  # best of before and after
+        t_sqrt, t_gather = unavoidable_alone(X, mlp_n_params(sizes), epochs)
 
     t_engine, t_gemm, t_ours, timers, _ = min(runs, key=lambda r: r[0])
     t_gemm = min(r[1] for r in runs)
@@ -161,7 +193,8 @@ def main():
     )
     if t_ours is not None:
         print(
-            f"GEMM share of MLPClassifier(max_iter={epochs}).fit: {t_gemm / t_ours:.1%} "
+            f"GEMM share of sknn_backprop's MLPClassifier(max_iter={epochs}).fit: "
+            f"{t_gemm / t_ours:.1%} "
             f"({t_ours:.4f} s, {flops / t_ours / 1e9 / peak:.0%} of peak)"
         )
     else:
@@ -170,13 +203,19 @@ def main():
     if t_ours is not None:
         print(f"ours / scikit-learn's: {t_ours / t_sk:.3f}")
         rest_ours, rest_sk = t_ours - t_gemm, t_sk - t_gemm
+        share = f" ({rest_ours / rest_sk:.2f} of it)" if rest_sk > 0 else ""
         print(
             f"time beside the products: ours {rest_ours:.4f} s, "
-            f"scikit-learn's {rest_sk:.4f} s ({rest_ours / rest_sk:.2f} of it)"
+            f"scikit-learn's {rest_sk:.4f} s{share}"
         )
     print(
         f"floor set by the products alone: {t_gemm / t_sk:.3f} of scikit-learn's fit "
-        f"(no engine running these GEMMs on this BLAS goes below it)"
+        f"(no engine running these GEMMs, in this orientation on this BLAS, goes below it)"
+    )
+    print(
+        f"passes beside them, alone: Adam's square root {t_sqrt:.4f} s, the row gather "
+        f"{t_gather:.4f} s; with the products {(t_gemm + t_sqrt + t_gather) / t_sk:.3f} "
+        f"of scikit-learn's fit"
     )
 
 
