@@ -21,6 +21,7 @@ Run ``python benchmarks/profile_convnet.py [--cprofile] [--gemms] [--torch] [--q
 
 import collections
 import cProfile
+import functools
 import io
 import pstats
 import time
@@ -33,6 +34,7 @@ from _common import (
     make_parser,
     quiet_convergence,
     threads,
+    timed,
 )
 from bench_convnet import convnet_data, ours_params, torch_convnet_fit
 
@@ -107,12 +109,9 @@ def gemms_alone(batch=BATCH, repeats=20):
         if input_grad:
             products.append(("dL/dcols W^T delta", W.T, dy, dcols))
         for name, a, b, out in products:
-            np.matmul(a, b, out=out)
-            best = float("inf")
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                np.matmul(a, b, out=out)
-                best = min(best, time.perf_counter() - t0)
+            product = functools.partial(np.matmul, a, b, out=out)
+            product()  # warm-up
+            best = min(timed(product)[0] for _ in range(repeats))
             total += best
             gflops = 2.0 * F * K * P / best / 1e9
             print(f"  {label:<12}{name:<28}{best * 1e3:>8.3f} ms{gflops:>8.1f} GFLOP/s")

@@ -41,6 +41,7 @@ from _common import (
     quiet_convergence,
     synth_data,
     threads,
+    timed,
 )
 from sklearn.neural_network import MLPClassifier as SkMLP
 
@@ -92,19 +93,19 @@ def unavoidable_alone(X, n_params, epochs, batch=BATCH, repeats=5):
     order = rng.permutation(X.shape[0])
     buf = np.empty((batch, X.shape[1]), X.dtype)
     steps = epochs * -(-X.shape[0] // batch)
-    clock = time.perf_counter
-    t_sqrt = t_gather = float("inf")
-    for _ in range(repeats):
-        t0 = clock()
+
+    def square_roots():
         for _ in range(steps):
             np.sqrt(v, out=out)
-        t_sqrt = min(t_sqrt, clock() - t0)
-        t0 = clock()
+
+    def gathers():
         for _ in range(epochs):
             for s in range(0, X.shape[0], batch):
                 idx = order[s : s + batch]
                 np.take(X, idx, axis=0, out=buf[: len(idx)], mode="clip")
-        t_gather = min(t_gather, clock() - t0)
+
+    t_sqrt = min(timed(square_roots)[0] for _ in range(repeats))
+    t_gather = min(timed(gathers)[0] for _ in range(repeats))
     return t_sqrt, t_gather
 
 
