@@ -38,11 +38,6 @@ from _common import (
 )
 from bench_convnet import convnet_data, ours_params, torch_convnet_fit
 
-BATCH = 128
-#: (label, filters F, taps C kh kw, output positions H' W' of one image, needs dL/dinput)
-#: of the two convolutions of ``ours_params``: the first one's input is the data
-CONVS = [("conv 1->16", 16, 25, 24 * 24, False), ("conv 16->32", 32, 400, 8 * 8, True)]
-
 
 def _wrap(obj, name, key, acc):
     fn = getattr(obj, name)
@@ -90,14 +85,30 @@ def profiled_fit(Ours, X, y, acc):
     return total
 
 
-def gemms_alone(batch=BATCH, repeats=20):
-    """Print the best time of each convolution product of one batch, run alone."""
+def convolutions(est):
+    """``(label, filters F, taps C kh kw, output positions H' W', needs dL/dinput)`` of
+    each ``Conv2d`` of the fitted ``est``, in order (the first one's input is the data)."""
+    x = np.zeros((1, *est.input_shape_), np.float32)
+    convs = []
+    for m in est.model_.modules:
+        out = m.infer(x)
+        if type(m).__name__ == "Conv2d":
+            hw = out.shape[2] * out.shape[3]
+            convs.append((repr(m)[3:], m.out_channels, m.weight[0].size, hw, bool(convs)))
+        x = out
+    return convs
+
+
+def gemms_alone(est, repeats=20):
+    """Print the best time of each convolution product of one batch of ``est``, run alone."""
     rng = np.random.default_rng(0)
     dt = np.float32
+    batch = est.batch_size
+    convs = convolutions(est)
     print(f"the convolutions' products of one batch of {batch}, alone (best of {repeats}):")
     print(f"BLAS: {blas_description()}")
     total = 0.0
-    for label, F, K, hw, input_grad in CONVS:
+    for label, F, K, hw, input_grad in convs:
         P = hw * batch
         W, cols = rng.standard_normal((F, K)).astype(dt), rng.standard_normal((K, P)).astype(dt)
         dy = rng.standard_normal((F, P)).astype(dt)
@@ -114,8 +125,8 @@ def gemms_alone(batch=BATCH, repeats=20):
             best = min(timed(product)[0] for _ in range(repeats))
             total += best
             gflops = 2.0 * F * K * P / best / 1e9
-            print(f"  {label:<12}{name:<28}{best * 1e3:>8.3f} ms{gflops:>8.1f} GFLOP/s")
-    print(f"  {'all five':<40}{total * 1e3:>8.3f} ms")
+            print(f"  {label:<24}{name:<28}{best * 1e3:>8.3f} ms{gflops:>8.1f} GFLOP/s")
+    print(f"  {'all of them':<52}{total * 1e3:>8.3f} ms")
 
 
 def torch_profile(X, y):
@@ -164,7 +175,8 @@ def main():
             pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(18)
             print(s.getvalue())
         if args.gemms:
-            gemms_alone(repeats=3 if args.quick else 20)
+            est = Ours(**ours_params(1)).fit(X[:256], y[:256])
+            gemms_alone(est, repeats=3 if args.quick else 20)
     if args.torch:
         torch_profile(X, y)
 
