@@ -177,6 +177,58 @@ class Module:
         n = len(self.parameters()[0])
         self._rebind([next(params_it) for _ in range(n)], [next(grads_it) for _ in range(n)])
 
+    # -- traversal (Torch7's listModules / findModules / apply) ---------------------
+    def children(self):
+        """The modules directly inside this one: a container's ``modules``, else none.
+
+        Containers keep their children in a list attribute named ``modules``;
+        everything below walks a network through this one method.
+        """
+        return list(getattr(self, "modules", ()))
+
+    def list_modules(self):
+        """This module and every module inside it, depth first (Torch7's ``listModules``).
+
+        Examples
+        --------
+        >>> from sknn_backprop import nn
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+        >>> [type(m).__name__ for m in net.list_modules()]
+        ['Sequential', 'Linear', 'Sequential', 'ReLU', 'Linear']
+        """
+        found = [self]
+        for child in self.children():
+            found += child.list_modules()
+        return found
+
+    def find_modules(self, cls):
+        """Every module of type ``cls`` (a class or tuple of classes), depth first.
+
+        Torch7's ``findModules``: nested containers are opened, and the module
+        itself is included when it is an instance of ``cls``.
+
+        Examples
+        --------
+        >>> from sknn_backprop import nn
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+        >>> net.find_modules(nn.Linear)
+        [nn.Linear(2 -> 3), nn.Linear(3 -> 1)]
+        """
+        return [m for m in self.list_modules() if isinstance(m, cls)]
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on this module and every module inside it, depth first;
+        return self (Torch7's ``apply``)."""
+        for m in self.list_modules():
+            fn(m)
+        return self
+
+    @property
+    def dtype(self):
+        """The dtype of the module's parameters (``None`` for a module without any)."""
+        params = self.parameters()[0]
+        return params[0].dtype if params else None
+
     # -- modes and randomness -------------------------------------------------------
     def train(self, mode=True):
         """Set training mode (``mode=False`` is evaluation mode); return self."""
