@@ -16,6 +16,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _docs, nn
+from ._bagging import BaggingMixin
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import (
@@ -97,6 +98,12 @@ class _ConvNetwork:
         if side * side == n_features:
             return (1, side, side)
         return (1, 1, n_features)
+
+    def _data_state(self):
+        state = super()._data_state()
+        if "input_shape_" in self.__dict__:
+            state["input_shape_"] = self.input_shape_
+        return state
 
     def _validate_input(self, X, y, incremental, reset):
         X, image = self._flatten_images(X)
@@ -201,7 +208,9 @@ class _ConvNetwork:
         return max(macs for _, macs in self._layer_sizes())
 
 
-class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, BaseNeuralNetwork):
+class ConvNetClassifier(
+    ClassifierNetworkMixin, _ConvNetwork, BaggingMixin, ClassifierMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Convolutional neural network classifier for images (or 1-D signals).
 
@@ -300,6 +309,7 @@ class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, B
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
         **_ConvNetwork._convnet_constraints,
+        **BaggingMixin._bagging_constraints,
         "loss": [StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -361,7 +371,9 @@ class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, B
         store_params(self, locals())
 
 
-class ConvNetRegressor(_ConvNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
+class ConvNetRegressor(
+    _ConvNetwork, RegressorNetworkMixin, BaggingMixin, RegressorMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Convolutional neural network regressor for images (or 1-D signals).
 
@@ -428,6 +440,7 @@ class ConvNetRegressor(_ConvNetwork, RegressorNetworkMixin, RegressorMixin, Base
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
         **_ConvNetwork._convnet_constraints,
+        **BaggingMixin._bagging_constraints,
         **RegressorNetworkMixin._regressor_constraints,
     }
 

@@ -190,14 +190,7 @@ CONVNET_NOTES = """\
     (convolution outputs included), so memory stays bounded for any ``n_samples``.
 """
 
-CLASSIFIER = """\
-    loss : {'log_loss', 'squared_error'}, default='log_loss'
-        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
-        multilabel) outputs, as scikit-learn's. 'squared_error' is the lecture's
-        ``1/2 ||y - sigma(z)||^2`` on one sigmoid output per class (the
-        saturating loss of its "squared loss vs cross entropy" comparison);
-        ``predict_proba`` then normalises the outputs of each row to sum to one.
-
+CLASS_WEIGHT = """\
     class_weight : dict, 'balanced' or None, default=None
         Weights associated with classes, multiplied into ``sample_weight``;
         'balanced' uses ``n_samples / (n_classes * np.bincount(y))``, with the
@@ -205,6 +198,19 @@ CLASSIFIER = """\
         ``LogisticRegression``: a row of weight 2 counts as two rows).  With
         bagging the weights are computed once, on the full data.
 """
+
+CLASSIFIER = (
+    """\
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
+        multilabel) outputs, as scikit-learn's. 'squared_error' is the lecture's
+        ``1/2 ||y - sigma(z)||^2`` on one sigmoid output per class (the
+        saturating loss of its "squared loss vs cross entropy" comparison);
+        ``predict_proba`` then normalises the outputs of each row to sum to one.
+
+"""
+    + CLASS_WEIGHT
+)
 
 DROPOUT = """\
     dropout : float or array-like of float, default=0.0

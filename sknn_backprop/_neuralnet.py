@@ -25,6 +25,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
 from . import _docs, nn
+from ._bagging import BaggingMixin
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._pretrain import PretrainMixin
@@ -37,13 +38,6 @@ _ARCHITECTURE = ("activation", "dropout", "input_dropout", "weight_init", "batch
 _OUTPUTS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
 #: the hidden activations that ``activity_l1`` places an ``nn.L1Penalty`` after
 _HIDDEN_ACTIVATIONS = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Abs)
-
-
-def _leaves(module):
-    """The modules of ``module`` in order, nested ``Sequential`` containers opened."""
-    if isinstance(module, nn.Sequential):
-        return [leaf for m in module.modules for leaf in _leaves(m)]
-    return [module]
 
 
 def default_module(n_features, n_outputs, hidden=100):
@@ -93,7 +87,7 @@ class _UserNetwork:
         module = self._make_module(n_features, n_outputs).astype(dtype)
         if not (self.warm_start and isinstance(self.module, nn.Module)):
             module.reset_parameters(rng)  # drawn afresh from random_state
-        leaves = _leaves(module)
+        leaves = module.flattened() if isinstance(module, nn.Sequential) else [module]
         width, self._widest = _probe_widths(leaves, n_features, dtype)
         if width == 1 and isinstance(leaves[-1], (nn.Softmax, nn.LogSoftmax)):
             raise ValueError(
@@ -152,7 +146,12 @@ def _probe_widths(leaves, n_features, dtype):
 
 
 class NeuralNetClassifier(
-    _UserNetwork, ClassifierNetworkMixin, PretrainMixin, ClassifierMixin, BaseNeuralNetwork
+    _UserNetwork,
+    ClassifierNetworkMixin,
+    PretrainMixin,
+    BaggingMixin,
+    ClassifierMixin,
+    BaseNeuralNetwork,
 ):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn classifier.
@@ -189,7 +188,7 @@ class NeuralNetClassifier(
         + _docs.SOLVER
         + """
 """
-        + _docs.CLASSIFIER
+        + _docs.CLASS_WEIGHT
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
@@ -235,6 +234,7 @@ class NeuralNetClassifier(
         },
         "module": [None, nn.Module, callable],
         **PretrainMixin._pretrain_constraints,
+        **BaggingMixin._bagging_constraints,
         "criterion": [None, StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -295,6 +295,12 @@ class NeuralNetClassifier(
     def _targets_word(self):
         return f"{len(self.classes_)} classes"
 
+    def _data_state(self):
+        state = super()._data_state()
+        if "_two_column_binary" in self.__dict__:
+            state["_two_column_binary"] = self._two_column_binary
+        return state
+
     def _validate_targets(self, y, incremental, reset):
         Y = super()._validate_targets(y, incremental, reset)
         if reset:
@@ -338,7 +344,12 @@ class NeuralNetClassifier(
 
 
 class NeuralNetRegressor(
-    _UserNetwork, RegressorNetworkMixin, PretrainMixin, RegressorMixin, BaseNeuralNetwork
+    _UserNetwork,
+    RegressorNetworkMixin,
+    PretrainMixin,
+    BaggingMixin,
+    RegressorMixin,
+    BaseNeuralNetwork,
 ):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn regressor.
@@ -407,6 +418,7 @@ default=None
         },
         "module": [None, nn.Module, callable],
         **PretrainMixin._pretrain_constraints,
+        **BaggingMixin._bagging_constraints,
         "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"]],
         "huber_delta": RegressorNetworkMixin._regressor_constraints["huber_delta"],
     }

@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-from _expected_failures import sample_weight_xfails
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -13,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknn_backprop import ConvNetClassifier, ConvNetRegressor, nn
 from sknn_backprop.nn import RandomShift
+from tests._expected_failures import sample_weight_xfails
 
 _SMALL = dict(
     conv_filters=(4,), kernel_size=3, hidden_layer_sizes=(8,), max_iter=20, batch_size="auto"

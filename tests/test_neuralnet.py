@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-from _expected_failures import expected_failed_checks
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_regression
 from sklearn.model_selection import GridSearchCV
@@ -19,6 +18,7 @@ from sknn_backprop import (
     NeuralNetRegressor,
     nn,
 )
+from tests._expected_failures import expected_failed_checks
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -67,7 +67,10 @@ ESTIMATORS = [
     NeuralNetClassifier(small_mlp, **_KW),
     NeuralNetRegressor(small_mlp, **_KW),
     NeuralNetClassifier(conv_module, **_KW),
-    NeuralNetClassifier(small_mlp, n_estimators=2, **_KW),
+    # three members: check_class_weight_classifiers fits unscaled blobs (std 20), on
+    # which a 16-tanh-unit member can saturate; whether one of two such members tips
+    # the vote depends on the draw (2 of 8 seeds fail with two members, none with three)
+    NeuralNetClassifier(small_mlp, n_estimators=3, **_KW),
     NeuralNetRegressor(small_mlp, n_estimators=2, **_KW),
     NeuralNetRegressor(small_mlp, criterion="huber", huber_delta=0.5, solver="rmsprop", **_KW),
 ]

@@ -2,6 +2,7 @@
 
 Faults are injected through the training controls (the ``controls`` parameter),
 the same hook points the built-in early stopping, clipping and divergence guard use.
+As any control, a fault is trained as a copy: the one that ran is ``est.controls_[0]``.
 """
 
 import warnings
@@ -38,13 +39,14 @@ def _target(kind):
 class Fault(Control):
     """Make the gradient non-finite (or raise Ctrl-C) at the ``at``-th minibatch.
 
-    With ``record`` (a list), the weights after every optimizer step are appended to it.
-    ``disarm()`` turns the fault off, for training the same estimator further.
+    ``record`` holds the weights after every optimizer step.  ``disarm()`` turns the
+    fault off, for training the same estimator further.
     """
 
-    def __init__(self, at, fault="nan", record=None):
-        self.at, self.fault, self.record = at, fault, record
+    def __init__(self, at, fault="nan"):
+        self.at, self.fault = at, fault
         self.calls = 0
+        self.record = []
 
     def after_gradient(self, state):
         self.calls += 1
@@ -53,23 +55,17 @@ class Fault(Control):
                 raise KeyboardInterrupt
             state.flat_g[0] = np.nan if self.fault == "nan" else np.inf
 
-    def __deepcopy__(self, memo):
-        # fit trains a deep copy of each control: this one stays the test's own object
-        return self
-
     def after_step(self, state):
-        if self.record is not None:
-            self.record.append([c.copy() for c in state.estimator.coefs_])
+        self.record.append([c.copy() for c in state.estimator.coefs_])
 
     def disarm(self):
         self.at = None
 
 
-def _inject(est, at, fault="nan", record=None):
-    """Arm ``est`` with a :class:`Fault` (which fit's copies leave shared: the test's)."""
-    est.set_params(controls=[Fault(at, fault, record)])
-    est.__dict__.pop("controls_", None)  # the next call takes the new parameter
-    return est.controls[0]
+def _inject(est, at, fault="nan"):
+    """Arm ``est``'s next ``fit`` / ``partial_fit`` with a :class:`Fault` (a new
+    ``controls`` parameter takes effect at the next call, also for ``partial_fit``)."""
+    est.set_params(controls=[Fault(at, fault)])
 
 
 def _assert_finite_model(est, X):
@@ -86,19 +82,18 @@ def _assert_finite_model(est, X):
 def test_non_finite_gradient_in_epoch_k(kind, solver, fault):
     k = 4
     X, y = _target(kind)
-    record = []
     est = _make(kind, solver=solver)
-    fault = _inject(est, k, fault, record)
+    _inject(est, k, fault)
     with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
         est.fit(X, y)
     assert est.diverged_ is True
     assert est.n_iter_ == k
     _assert_finite_model(est, X)
     # the weights of the last finite epoch (k - 1) are restored
-    for got, want in zip(est.coefs_, record[k - 2]):
+    for got, want in zip(est.coefs_, est.controls_[0].record[k - 2]):
         assert_array_equal(got, want)
-    # a new fit starts afresh
-    fault.disarm()
+    # a new fit starts afresh (with a new copy of the now disarmed parameter)
+    est.controls[0].disarm()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
@@ -178,9 +173,8 @@ def test_diverging_learning_rate_never_predicts_nan(kind, solver):
 def test_early_stopping_nan_validation_restores_best(kind):
     k = 5
     X, y = _target(kind)
-    record = []
     est = _make(kind, early_stopping=True, validation_fraction=0.2)
-    _inject(est, k, record=record)
+    _inject(est, k)
     with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
         est.fit(X, y)
     assert est.diverged_ is True
@@ -190,7 +184,7 @@ def test_early_stopping_nan_validation_restores_best(kind):
     assert np.isfinite(est.validation_scores_[:-1]).all()
     best = int(np.argmax(est.validation_scores_[:-1]))  # first maximum wins
     assert est.best_validation_score_ == est.validation_scores_[best]
-    for got, want in zip(est.coefs_, record[best]):
+    for got, want in zip(est.coefs_, est.controls_[0].record[best]):
         assert_array_equal(got, want)
     _assert_finite_model(est, X)
 
@@ -199,18 +193,17 @@ def test_early_stopping_nan_validation_restores_best(kind):
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_keyboard_interrupt_in_epoch_3(kind, solver):
     X, y = _target(kind)
-    record = []
     est = _make(kind, solver=solver)
-    fault = _inject(est, 3, fault="interrupt", record=record)
+    _inject(est, 3, fault="interrupt")
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         est.fit(X, y)
     assert est.n_iter_ == 2
     assert len(est.loss_curve_) == 2
     _assert_finite_model(est, X)
-    for got, want in zip(est.coefs_, record[-1]):  # the weights after epoch 2
+    for got, want in zip(est.coefs_, est.controls_[0].record[-1]):  # after epoch 2
         assert_array_equal(got, want)
-    # the model can be trained further
-    fault.disarm()
+    # the model can be trained further (partial_fit continues with the copy that ran)
+    est.controls_[0].disarm()
     est.partial_fit(X, y)
     _assert_finite_model(est, X)
 
@@ -218,14 +211,13 @@ def test_keyboard_interrupt_in_epoch_3(kind, solver):
 @pytest.mark.parametrize("kind", ["cls", "reg"])
 def test_keyboard_interrupt_with_early_stopping_keeps_best(kind):
     X, y = _target(kind)
-    record = []
     est = _make(kind, early_stopping=True, validation_fraction=0.2)
-    _inject(est, 4, fault="interrupt", record=record)
+    _inject(est, 4, fault="interrupt")
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         est.fit(X, y)
     assert len(est.validation_scores_) == 3
     best = int(np.argmax(est.validation_scores_))
-    for got, want in zip(est.coefs_, record[best]):
+    for got, want in zip(est.coefs_, est.controls_[0].record[best]):
         assert_array_equal(got, want)
     _assert_finite_model(est, X)
 
@@ -239,11 +231,11 @@ def test_keyboard_interrupt_in_lbfgs_propagates_and_restores(kind):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
     before = est.predict(X)
-    fault = _inject(est, 3, fault="interrupt")  # the 3rd loss-and-gradient evaluation
-    with pytest.raises(KeyboardInterrupt):
+    _inject(est, 3, fault="interrupt")  # the 3rd loss-and-gradient evaluation
+    with pytest.raises(KeyboardInterrupt):  # (raised by the fault: it ran)
         est.fit(X, y)
-    assert fault.calls == 3
     assert_array_equal(est.predict(X), before)
+    assert est.controls_ == []  # rolled back to the previous fit's (no) controls
 
 
 # -------------------------------------------------------------- ConvNetClassifier
@@ -277,14 +269,13 @@ def _images():
 def test_convnet_non_finite_gradient_in_epoch_k():
     X, y = _images()
     est = _convnet(augment_shift=1)
-    record = []
-    _inject(est, 3, record=record)
+    _inject(est, 3)
     with pytest.warns(ConvergenceWarning, match="learning_rate_init"):
         est.fit(X, y)
     assert est.diverged_ is True
     assert est.n_iter_ == 3
     _assert_finite_model(est, X)
-    for got, want in zip(est.coefs_, record[1]):
+    for got, want in zip(est.coefs_, est.controls_[0].record[1]):
         assert_array_equal(got, want)
 
 

@@ -42,7 +42,15 @@ from .criterion import (
     SmoothL1Criterion,
 )
 from .gradcheck import gradient_check
-from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
+from .layers import (
+    Dropout,
+    Flatten,
+    GaussianNoise,
+    L1Penalty,
+    RandomShift,
+    Reshape,
+    TrainingOnly,
+)
 from .linear import Linear, TiedLinear
 from .module import Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
@@ -75,6 +83,7 @@ __all__ = [
     "Flatten",
     "Reshape",
     "L1Penalty",
+    "TrainingOnly",
     "Criterion",
     "MSECriterion",
     "AbsCriterion",

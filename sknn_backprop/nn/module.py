@@ -405,6 +405,17 @@ class Sequential(Module):
     def update_grad_input(self, x, grad_output):
         return self.backward(x, grad_output)
 
+    def flattened(self):
+        """The chain's modules in order, nested ``Sequential`` containers opened.
+
+        Only chains are opened: any other container (a table) stays one module.
+        """
+        return [
+            leaf
+            for m in self.modules
+            for leaf in (m.flattened() if isinstance(m, Sequential) else [m])
+        ]
+
     @property
     def returns_view(self):
         # a view of the input only if every module passes a view along (a module

@@ -3,15 +3,14 @@
 ``step(params, grads)`` takes the parallel lists of ``Module.parameters()`` (or
 the two flat vectors of ``Module.get_parameters()``) and changes ``params`` in
 place; nothing is allocated per step beyond one scratch array per parameter
-made on the first call.  The update rules and learning-rate policies are
-scikit-learn's (``sklearn.neural_network._stochastic_optimizers``), so an
-estimator built on them trains like scikit-learn's MLP:
+made on the first call.  The update rules are scikit-learn's
+(``sklearn.neural_network._stochastic_optimizers``), so an estimator built on
+them trains like scikit-learn's MLP.
 
-- ``'constant'``: ``learning_rate_init`` throughout;
-- ``'invscaling'``: ``learning_rate_init / (t + 1) ** power_t`` after each
-  epoch, ``t`` the number of samples seen;
-- ``'adaptive'``: divided by 5 each time training stalls
-  (:meth:`trigger_stopping`), until it falls below ``1e-6``.
+An optimizer only steps.  Its ``learning_rate`` is the current base step size,
+which the learning-rate schedules (scikit-learn's ``'invscaling'`` and
+``'adaptive'``, cosine, warm-up ...) set between epochs: they are training
+controls (``sknn_backprop/_training/schedules.py``), not part of the optimizer.
 """
 
 import math
@@ -22,7 +21,6 @@ from .module import check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"]
 
-_POLICIES = ("constant", "invscaling", "adaptive")
 #: bytes per array per block of the element-wise updates: the five arrays of an Adam
 #: block (parameters, gradients, two moments, scratch; 1.25 MiB) stay in L2 cache (2 MiB
 #: a core here); 2**18 rather than 2**17 halves the ufunc calls of a large step
@@ -30,30 +28,23 @@ _BLOCK_BYTES = 2**18
 
 
 class Optimizer:
-    """Base class: learning-rate policy and scratch buffers.
+    """Base class: the learning rate and scratch buffers.
 
     Parameters
     ----------
     learning_rate_init : float
         Initial step size, ``> 0``.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` policy.
 
     Attributes
     ----------
     learning_rate : float
-        The current base learning rate.
+        The current base learning rate (schedules change it between steps).
     """
 
-    def __init__(self, learning_rate_init, lr_schedule="constant", power_t=0.5):
+    def __init__(self, learning_rate_init):
         self.learning_rate_init = check_real("learning_rate_init", learning_rate_init, 0.0)
         if self.learning_rate_init <= 0:
             raise ValueError(f"learning_rate_init must be > 0, got {learning_rate_init!r}.")
-        if lr_schedule not in _POLICIES:
-            raise ValueError(f"lr_schedule must be one of {_POLICIES}, got {lr_schedule!r}.")
-        self.lr_schedule = lr_schedule
-        self.power_t = check_real("power_t", power_t, 0.0)
         self.learning_rate = float(learning_rate_init)
         self._scratch = None
 
@@ -83,26 +74,6 @@ class Optimizer:
             for start in range(0, n, block)
         ]
 
-    def iteration_ends(self, time_step):
-        """Apply the ``'invscaling'`` policy after an epoch (``time_step`` samples seen)."""
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg, verbose):
-        """Training stalled: return ``True`` to stop, or lower the rate (adaptive)."""
-        if self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
-        return False
-
     def step(self, params, grads):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -126,23 +97,19 @@ class SGD(Optimizer):
     params : list of ndarray
         The arrays to update (their shapes size the velocity buffers).
     learning_rate_init : float, default=0.1
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
     momentum : float, default=0.9
         In ``[0, 1]``.
     nesterov : bool, default=True
-    power_t : float, default=0.5
     """
 
     def __init__(
         self,
         params,
         learning_rate_init=0.1,
-        lr_schedule="constant",
         momentum=0.9,
         nesterov=True,
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.momentum = check_real("momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
         (self.velocities,) = self._buffers(params, 1)
@@ -173,10 +140,6 @@ class Adam(Optimizer):
     beta_1, beta_2 : float, default=0.9, 0.999
         Decay rates of the first and second moment estimates, in ``[0, 1)``.
     epsilon : float, default=1e-8
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Policy for the base learning rate (scikit-learn keeps Adam's constant;
-        estimators pass their ``learning_rate`` here only when asked to).
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -196,10 +159,8 @@ class Adam(Optimizer):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.beta_1 = check_real("beta_1", beta_1, 0.0, 1.0, high_open=True)
         self.beta_2 = check_real("beta_2", beta_2, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
@@ -300,8 +261,6 @@ class AdamW(Adam):
     decay_mask : list of bool, default=None
         Alternatively, which arrays of ``params`` decay (e.g. ``model.penalized()``
         with the lists of ``model.parameters()``).  With neither, every element decays.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Examples
     --------
@@ -325,10 +284,8 @@ class AdamW(Adam):
         weight_decay=0.01,
         n_decay=None,
         decay_mask=None,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon, lr_schedule, power_t)
+        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon)
         self.weight_decay = check_real("weight_decay", weight_decay, 0.0)
         self.decay_counts = _decay_counts(params, n_decay, decay_mask)
 
@@ -362,8 +319,6 @@ class RMSprop(Optimizer):
     rho : float, default=0.9
         Decay of the running average, in ``[0, 1)``.
     epsilon : float, default=1e-8
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -378,10 +333,8 @@ class RMSprop(Optimizer):
         learning_rate_init=0.001,
         rho=0.9,
         epsilon=1e-8,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         (self._v_sums,) = self._buffers(params, 1)
@@ -422,8 +375,6 @@ class Adagrad(Optimizer):
     epsilon : float, default=1e-10
     initial_accumulator_value : float, default=0.0
         Starting value of ``s``, ``>= 0``.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -437,10 +388,8 @@ class Adagrad(Optimizer):
         learning_rate_init=0.01,
         epsilon=1e-10,
         initial_accumulator_value=0.0,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         init = check_real("initial_accumulator_value", initial_accumulator_value, 0.0)
         (self.sums,) = self._buffers(params, 1)
@@ -478,8 +427,6 @@ class Adadelta(Optimizer):
     rho : float, default=0.95
         Decay of both running averages, in ``[0, 1)``.
     epsilon : float, default=1e-6
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -494,10 +441,8 @@ class Adadelta(Optimizer):
         learning_rate_init=1.0,
         rho=0.95,
         epsilon=1e-6,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         # V is kept with its epsilon added, V' = V + eps' (see step), and starts at 0 + eps'
