@@ -16,7 +16,7 @@ whose rows are samples.
 (500, 3)
 """
 
-from . import init, layers, normalization, optim
+from . import embedding, init, layers, normalization, optim, table
 from .activation import (
     Abs,
     Exp,
@@ -41,6 +41,7 @@ from .criterion import (
     PoissonNLLCriterion,
     SmoothL1Criterion,
 )
+from .embedding import LookupTable, PeriodicEmbedding, Scale
 from .gradcheck import gradient_check
 from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
 from .linear import Linear, TiedLinear
@@ -48,6 +49,7 @@ from .module import Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
 from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .pooling import AvgPool2d, MaxPool2d
+from .table import CAddTable, ConcatTable, JoinTable, Narrow, ParallelTable, Select
 
 __all__ = [
     "Module",
@@ -69,6 +71,15 @@ __all__ = [
     "LogSoftmax",
     "BatchNorm1d",
     "BatchNorm2d",
+    "ConcatTable",
+    "ParallelTable",
+    "JoinTable",
+    "CAddTable",
+    "Narrow",
+    "Select",
+    "LookupTable",
+    "Scale",
+    "PeriodicEmbedding",
     "Dropout",
     "GaussianNoise",
     "RandomShift",
@@ -91,8 +102,10 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "gradient_check",
+    "embedding",
     "init",
     "layers",
     "normalization",
     "optim",
+    "table",
 ]
