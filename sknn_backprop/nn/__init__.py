@@ -18,14 +18,18 @@ whose rows are samples.
 
 from . import embedding, init, layers, normalization, optim, table
 from .activation import (
+    GELU,
+    SELU,
     Abs,
     Exp,
     Identity,
     LeakyReLU,
     LogSoftmax,
+    Mish,
     PReLU,
     ReLU,
     Sigmoid,
+    SiLU,
     Softmax,
     Tanh,
 )
@@ -46,7 +50,7 @@ from .gradcheck import gradient_check
 from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
 from .linear import Linear, TiedLinear
 from .module import Module, Sequential
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .pooling import AvgPool2d, MaxPool2d
 from .table import CAddTable, ConcatTable, JoinTable, Narrow, ParallelTable, Select
@@ -67,10 +71,15 @@ __all__ = [
     "PReLU",
     "Abs",
     "Exp",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "SELU",
     "Softmax",
     "LogSoftmax",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
     "ConcatTable",
     "ParallelTable",
     "JoinTable",
