@@ -479,4 +479,3 @@ class PeriodicEmbedding(Module):
         for name, p, g in zip(self._PARAMS, params, grads):
             setattr(self, name, p)
             setattr(self, f"grad_{name}", g)
-

@@ -241,8 +241,10 @@ class ConcatTable(Container):
             gi = m.backward(x, g, scale)
             if grad is None:  # copied: it may be that branch's own buffer (or x itself)
                 buf = self.grad_input
-                if isinstance(gi, np.ndarray) and isinstance(buf, np.ndarray) and (
-                    buf.shape == gi.shape and buf.dtype == gi.dtype and buf is not gi
+                if (
+                    isinstance(gi, np.ndarray)
+                    and isinstance(buf, np.ndarray)
+                    and (buf.shape == gi.shape and buf.dtype == gi.dtype and buf is not gi)
                 ):
                     np.copyto(buf, gi)
                     grad = buf
@@ -393,8 +395,11 @@ class CAddTable(Module):
         if not x:
             raise ValueError("CAddTable needs at least one array to add.")
         dtype = np.result_type(*x)
-        if out is None or out.shape != x[0].shape or out.dtype != dtype or any(
-            out is xi for xi in x
+        if (
+            out is None
+            or out.shape != x[0].shape
+            or out.dtype != dtype
+            or any(out is xi for xi in x)
         ):
             out = np.empty(x[0].shape, dtype=dtype)
         out[...] = x[0]
@@ -415,8 +420,11 @@ class CAddTable(Module):
         grads = [grad_output]
         for i in range(1, len(x)):
             buf = old[i] if i < len(old) else None
-            if buf is None or buf is grad_output or buf.shape != grad_output.shape or (
-                buf.dtype != grad_output.dtype
+            if (
+                buf is None
+                or buf is grad_output
+                or buf.shape != grad_output.shape
+                or (buf.dtype != grad_output.dtype)
             ):
                 buf = np.empty_like(grad_output)
             np.copyto(buf, grad_output)
@@ -475,8 +483,10 @@ class Narrow(Module):
 
     def update_grad_input(self, x, grad_output):
         buf = self.grad_input
-        if not isinstance(buf, np.ndarray) or buf.shape != x.shape or (
-            buf.dtype != grad_output.dtype
+        if (
+            not isinstance(buf, np.ndarray)
+            or buf.shape != x.shape
+            or (buf.dtype != grad_output.dtype)
         ):
             buf = np.empty(x.shape, dtype=grad_output.dtype)
         buf.fill(0)
@@ -532,8 +542,10 @@ class Select(Module):
 
     def update_grad_input(self, x, grad_output):
         buf = self.grad_input
-        if not isinstance(buf, np.ndarray) or buf.shape != x.shape or (
-            buf.dtype != grad_output.dtype
+        if (
+            not isinstance(buf, np.ndarray)
+            or buf.shape != x.shape
+            or (buf.dtype != grad_output.dtype)
         ):
             buf = np.empty(x.shape, dtype=grad_output.dtype)
         buf.fill(0)

@@ -61,8 +61,13 @@ def test_gradient_check(shape, affine, rng):
 def test_gradient_check_in_a_network_with_sample_weight(rng):
     model = nn.Sequential(nn.Linear(3, 4, rng=rng), _ln(4, rng), nn.GELU(),
                           nn.Linear(4, 2, rng=rng))  # fmt: skip
-    errors = nn.gradient_check(model, nn.MSECriterion(), rng.normal(size=(5, 3)),
-                               rng.normal(size=(5, 2)), sample_weight=rng.uniform(0.5, 2, 5))
+    errors = nn.gradient_check(
+        model,
+        nn.MSECriterion(),
+        rng.normal(size=(5, 3)),
+        rng.normal(size=(5, 2)),
+        sample_weight=rng.uniform(0.5, 2, 5),
+    )
     assert max(errors.values()) < TOL, errors
 
 
