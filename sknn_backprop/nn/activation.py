@@ -160,6 +160,19 @@ class Exp(_Elementwise):
         return np.multiply(g, self.output, out=out)
 
 
+def _sigmoid(x):
+    """``1 / (1 + e^-z)`` from ``e = exp(-|z|)``: ``1 / (1 + e)`` for ``z >= 0``, ``e / (1 + e)``
+    below (no overflow, full relative precision in both tails, and several times faster
+    than ``scipy.special.expit``; the numerator ``max(e, [z >= 0])`` avoids ``np.where``,
+    which is slow)."""
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    num = np.maximum(e, x >= 0, dtype=e.dtype)
+    e += 1
+    return np.divide(num, e, out=num)
+
+
 class _InputActivation(_Elementwise):
     """An activation whose derivative needs its input ``z``: never run in place."""
 
@@ -259,10 +272,10 @@ class SiLU(_InputActivation):
     """
 
     def _f(self, x, out):
-        return np.multiply(x, expit(x), out=out)
+        return np.multiply(x, _sigmoid(x), out=out)
 
     def _df(self, x, g, out):
-        s = expit(x)
+        s = _sigmoid(x)
         d = np.subtract(1, s)
         d *= x
         d += 1
@@ -286,19 +299,30 @@ class Mish(_InputActivation):
     """
 
     @staticmethod
-    def _t(x):
-        t = np.logaddexp(x.dtype.type(0), x)  # softplus, without overflow
-        return np.tanh(t, out=t)
+    def _t_sigma(x):
+        """``(tanh(softplus(z)), sigma(z))`` from one exponential ``n = e^z``:
+        ``tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2)`` and ``sigma = n / (1 + n)``
+        (a few times faster than ``tanh(logaddexp(0, z))``; ``z`` is capped at 20,
+        where both are 1 to float64 precision)."""
+        n = np.minimum(x, x.dtype.type(20))
+        np.exp(n, out=n)
+        sigma = n + 1
+        np.divide(n, sigma, out=sigma)
+        t = n + 2
+        t *= n
+        d = t + 2
+        t /= d
+        return t, sigma
 
     def _f(self, x, out):
-        return np.multiply(x, self._t(x), out=out)
+        return np.multiply(x, self._t_sigma(x)[0], out=out)
 
     def _df(self, x, g, out):
-        t = self._t(x)
+        t, sigma = self._t_sigma(x)
         d = np.multiply(t, t)
         np.subtract(1, d, out=d)
         d *= x
-        d *= expit(x)
+        d *= sigma
         d += t
         return np.multiply(g, d, out=out)
 
@@ -341,8 +365,10 @@ class SELU(_Elementwise):
     def _df(self, x, g, out):
         a = self.output
         dt = a.dtype.type
+        # lambda [a > 0] + (a + lambda alpha) [a <= 0], with boolean masks (np.where is slow)
         d = a + dt(self.SCALE * self.ALPHA)
-        np.copyto(d, dt(self.SCALE), where=a > 0)
+        d *= a <= 0
+        d += np.multiply(a > 0, dt(self.SCALE), dtype=a.dtype)
         return np.multiply(g, d, out=out)
 
 
