@@ -353,6 +353,15 @@ class Sequential(Module):
     def update_grad_input(self, x, grad_output):
         return self.backward(x, grad_output)
 
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        """The parameter gradients of every module, without ``dL/dx``.
+
+        What an enclosing ``Sequential`` (or table container) calls when it needs
+        no input gradient from this one: a nested chain still back-propagates
+        through its own modules (``Module``'s default would be a no-op).
+        """
+        self.backward(x, grad_output, scale, need_input_grad=False)
+
     @property
     def returns_view(self):
         # a view of the input only if every module passes a view along (a module

@@ -78,14 +78,6 @@ def _check_table(module, x, n=None):
         )
 
 
-def _acc_only(module, x, grad_output, scale):
-    """Parameter gradients of ``module`` without its input gradient, where it can skip it."""
-    if isinstance(module, Sequential):
-        module.backward(x, grad_output, scale, need_input_grad=False)
-    else:
-        module.acc_grad_parameters(x, grad_output, scale)
-
-
 class Container(Module):
     """Base class of the table containers: children in ``modules``, everything else recursive.
 
@@ -258,7 +250,7 @@ class ConcatTable(Container):
     def acc_grad_parameters(self, x, grad_output, scale=1.0):
         _check_table(self, grad_output, len(self.modules))
         for m, g in zip(self.modules, grad_output):
-            _acc_only(m, x, g, scale)
+            m.acc_grad_parameters(x, g, scale)
 
 
 class ParallelTable(Container):
@@ -310,7 +302,7 @@ class ParallelTable(Container):
     def acc_grad_parameters(self, x, grad_output, scale=1.0):
         _check_table(self, x, len(self.modules))
         for m, xi, g in zip(self.modules, x, grad_output):
-            _acc_only(m, xi, g, scale)
+            m.acc_grad_parameters(xi, g, scale)
 
 
 class JoinTable(Module):

@@ -192,6 +192,31 @@ def test_need_input_grad_false_gives_the_same_parameter_gradients(rng):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("where", ["nested Sequential", "residual first", "in a ConcatTable"])
+def test_need_input_grad_false_reaches_nested_chains(where, rng):
+    # a Sequential as the first module with parameters of an enclosing one used to get
+    # Module's no-op acc_grad_parameters: its parameters then had no gradient at all
+    inner = nn.Sequential(nn.Linear(3, 3, rng=rng), nn.Tanh())
+    if where == "nested Sequential":
+        model = nn.Sequential(inner, nn.Linear(3, 2, rng=rng))
+    elif where == "residual first":
+        model = nn.Sequential(_residual(3, rng), nn.Linear(3, 2, rng=rng))
+    else:
+        model = nn.Sequential(nn.ConcatTable(inner, nn.Identity()), nn.JoinTable(),
+                              nn.Linear(6, 2, rng=rng))  # fmt: skip
+    x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    model.zero_grad_parameters()
+    model.forward(x)
+    model.backward(x, g)
+    full = [a.copy() for a in model.parameters()[1]]
+    model.zero_grad_parameters(lazy=True)
+    model.forward(x)
+    model.backward(x, g, need_input_grad=False)
+    for a, b in zip(full, model.parameters()[1]):
+        assert_allclose(b, a, rtol=1e-12, atol=1e-15)
+    assert all(np.abs(a).sum() > 0 for a in full)
+
+
 def test_backward_scale_accumulates(rng):
     model = _residual(3, rng)
     x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
