@@ -428,8 +428,9 @@ class Narrow(Module):
     """Columns ``offset .. offset + length - 1`` of axis ``dim`` (``torch.narrow``).
 
     Torch7's ``nn.Narrow`` with PyTorch's 0-based axes: ``Narrow(1, 2, 3)`` keeps
-    features 2, 3 and 4 of a ``(N, D)`` batch.  Forward returns a view; backward
-    scatters the gradient into zeros shaped like the input.
+    features 2, 3 and 4 of a ``(N, D)`` batch.  Forward returns a view (a dense
+    copy of the block for a scipy sparse batch); backward scatters the gradient into
+    zeros shaped like the input.
 
     Parameters
     ----------
@@ -461,16 +462,18 @@ class Narrow(Module):
         return f"{self.dim}, {self.offset}, {self.length}"
 
     def _index(self, x):
-        if x.ndim <= self.dim or self.offset + self.length > x.shape[self.dim]:
+        if len(x.shape) <= self.dim or self.offset + self.length > x.shape[self.dim]:
             raise ValueError(
                 f"{self!r}: axis {self.dim} of an input of shape {x.shape} has no indices "
                 f"{self.offset} .. {self.offset + self.length - 1}."
             )
-        index = [slice(None)] * x.ndim
+        index = [slice(None)] * len(x.shape)
         index[self.dim] = slice(self.offset, self.offset + self.length)
         return tuple(index)
 
     def update_output(self, x):
+        if not isinstance(x, np.ndarray):  # scipy sparse: the block of columns, dense
+            return np.asarray(x[self._index(x)].toarray())
         return x[self._index(x)]
 
     def update_grad_input(self, x, grad_output):
@@ -492,7 +495,8 @@ class Select(Module):
     Torch7's ``nn.Select`` with PyTorch's 0-based axes: ``Select(1, 3)`` turns a
     ``(N, D)`` batch into its column 3, shape ``(N,)`` -- the integer codes of a
     categorical column that a :class:`~sknn_backprop.nn.LookupTable` reads.
-    Backward scatters the gradient into zeros shaped like the input.
+    A scipy sparse batch gives the dense column.  Backward scatters the gradient
+    into zeros shaped like the input.
 
     Parameters
     ----------
@@ -520,16 +524,18 @@ class Select(Module):
         return f"{self.dim}, {self.index}"
 
     def _index(self, x):
-        if x.ndim <= self.dim or self.index >= x.shape[self.dim]:
+        if len(x.shape) <= self.dim or self.index >= x.shape[self.dim]:
             raise ValueError(
                 f"{self!r}: axis {self.dim} of an input of shape {x.shape} has no index "
                 f"{self.index}."
             )
-        index = [slice(None)] * x.ndim
+        index = [slice(None)] * len(x.shape)
         index[self.dim] = self.index
         return tuple(index)
 
     def update_output(self, x):
+        if not isinstance(x, np.ndarray):  # scipy sparse: the column, dense
+            return np.asarray(x[:, [self.index]].toarray()).ravel()
         return x[self._index(x)]
 
     def update_grad_input(self, x, grad_output):

@@ -116,6 +116,22 @@ def test_slicers_values_and_errors():
         nn.Narrow(0, 0, 1)
 
 
+def test_slicers_take_sparse_batches(rng):
+    import scipy.sparse as sp
+
+    x = rng.normal(size=(5, 4)) * (rng.random((5, 4)) < 0.5)
+    xs = sp.csr_matrix(x)
+    model = _per_column(rng)
+    codes = np.column_stack([x[:, :3], rng.integers(0, 4, 5), rng.integers(0, 3, 5)])
+    assert_allclose(model.forward(sp.csr_matrix(codes)), model.forward(codes))
+    assert_allclose(model.infer(sp.csr_matrix(codes)), model.forward(codes))
+    for m, expected in [(nn.Narrow(1, 1, 2), x[:, 1:3]), (nn.Select(1, 2), x[:, 2])]:
+        out = m.forward(xs)
+        assert isinstance(out, np.ndarray)
+        assert_array_equal(out, expected)
+        assert m.backward(xs, np.ones_like(out)).shape == x.shape
+
+
 def test_per_column_network_gradient_check(rng):
     model = _per_column(rng)
     # the codes cannot be perturbed: the parameters are checked, the input separately
