@@ -149,7 +149,9 @@ class Scale(Module):
 
     Each column ``j`` of an ``(N, n)`` batch is multiplied by its own ``s_j``,
     initialised so that ``lr_factor * s_j = 1`` (the identity).  RealMLP puts it
-    first, where it learns how much each feature matters.  Backward:
+    in front of its first linear layer, on every column that layer sees (after the
+    numeric embeddings and the one-hot codes), where it learns how much each input
+    matters.  Backward:
     ``dL/dx = g * lr_factor s`` and ``dL/ds_j = lr_factor sum_n g_nj x_nj``.
     The scale is not penalised (``penalized() == [False]``): a penalty would pull
     it to zero, switching features off, which is not a weight decay's intent.

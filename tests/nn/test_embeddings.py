@@ -258,19 +258,20 @@ def test_periodic_penalties_dtype_pickle_and_repr(rng):
 
 # -- a small RealMLP-style network ----------------------------------------------------------------
 def _tabular_net(rng):
-    """3 numeric columns (scaled, periodic-embedded) and 2 categorical codes (embedded)."""
+    """3 numeric columns (periodic-embedded) and 2 categorical codes (embedded), then
+    RealMLP's scaling layer in front of the first linear layer."""
     numeric = nn.Sequential(
-        nn.Narrow(1, 0, 3),
-        nn.Scale(3, lr_factor=6.0),
-        nn.PeriodicEmbedding(3, 8, 3, sigma=0.1, lr_factor=0.1, rng=rng),
+        nn.Narrow(1, 0, 3), nn.PeriodicEmbedding(3, 8, 3, sigma=0.1, lr_factor=0.1, rng=rng)
     )
+    width = 3 * 4 + 2 + 2
     return nn.Sequential(
         nn.ConcatTable(numeric, nn.Select(1, 3), nn.Select(1, 4)),
         nn.ParallelTable(
             nn.Identity(), nn.LookupTable(4, 2, rng=rng), nn.LookupTable(3, 2, rng=rng)
         ),
         nn.JoinTable(1),
-        nn.Linear(3 * 4 + 2 + 2, 16, rng=rng),
+        nn.Scale(width, lr_factor=6.0),
+        nn.Linear(width, 16, rng=rng),
         nn.SELU(),
         nn.Linear(16, 2, rng=rng),
     )
