@@ -287,10 +287,10 @@ class PeriodicEmbedding(Module):
         Number of numeric features ``F`` (columns of the input).
     n_frequencies : int, default=16
         Frequencies per feature ``K``.
-    d_embedding : int, default=3
-        Outputs of each feature's linear layer ``D``.
     sigma : float, default=0.1
         Standard deviation of the initial frequencies, ``> 0``.
+    d_embedding : int, default=3
+        Outputs of each feature's linear layer ``D``.
     densenet : bool, default=True
         Append the input features to the output.
     lr_factor : float, default=1.0
@@ -318,9 +318,9 @@ class PeriodicEmbedding(Module):
     --------
     >>> import numpy as np
     >>> from sknn_backprop import nn
-    >>> emb = nn.PeriodicEmbedding(5, n_frequencies=16, d_embedding=3)
+    >>> emb = nn.PeriodicEmbedding(5, n_frequencies=16, sigma=0.1, d_embedding=3)
     >>> emb
-    nn.PeriodicEmbedding(5 -> 20, n_frequencies=16, d_embedding=3, sigma=0.1)
+    nn.PeriodicEmbedding(5 -> 20, n_frequencies=16, sigma=0.1, d_embedding=3)
     >>> emb.forward(np.zeros((7, 5))).shape
     (7, 20)
     """
@@ -332,8 +332,8 @@ class PeriodicEmbedding(Module):
         self,
         n_features,
         n_frequencies=16,
-        d_embedding=3,
         sigma=0.1,
+        d_embedding=3,
         densenet=True,
         lr_factor=1.0,
         rng=None,
@@ -372,7 +372,7 @@ class PeriodicEmbedding(Module):
     def extra_repr(self):
         s = (
             f"{self.n_features} -> {self.n_output}, n_frequencies={self.n_frequencies}, "
-            f"d_embedding={self.d_embedding}, sigma={self.sigma:g}"
+            f"sigma={self.sigma:g}, d_embedding={self.d_embedding}"
         )
         if not self.densenet:
             s += ", densenet=False"

@@ -179,7 +179,7 @@ def _pytabkit_pbld(x, emb):
 @pytest.mark.parametrize("densenet", [True, False])
 @pytest.mark.parametrize("lr_factor", [1.0, 0.1])
 def test_periodic_matches_pytabkit_forward(densenet, lr_factor, rng):
-    emb = nn.PeriodicEmbedding(4, 5, 3, sigma=1.0, densenet=densenet, lr_factor=lr_factor, rng=rng)
+    emb = nn.PeriodicEmbedding(4, 5, 1.0, 3, densenet=densenet, lr_factor=lr_factor, rng=rng)
     x = rng.normal(size=(7, 4))
     y = emb.forward(x)
     assert y.shape == (7, emb.n_output) == (7, 4 * (3 + densenet))
@@ -190,13 +190,13 @@ def test_periodic_matches_pytabkit_forward(densenet, lr_factor, rng):
 @pytest.mark.parametrize("densenet", [True, False])
 @pytest.mark.parametrize("lr_factor", [1.0, 0.1])
 def test_periodic_gradient_check(densenet, lr_factor, rng):
-    emb = nn.PeriodicEmbedding(3, 4, 2, sigma=1.0, densenet=densenet, lr_factor=lr_factor, rng=rng)
+    emb = nn.PeriodicEmbedding(3, 4, 1.0, 2, densenet=densenet, lr_factor=lr_factor, rng=rng)
     errors = _check(emb, rng.normal(size=(5, 3)), rng)
     assert set(errors) == {"input", "param0", "param1", "param2", "param3"}
 
 
 def test_periodic_halves_agree_with_backward(rng):
-    emb = nn.PeriodicEmbedding(3, 4, 2, sigma=1.0, rng=rng)
+    emb = nn.PeriodicEmbedding(3, 4, 1.0, 2, rng=rng)
     x = rng.normal(size=(5, 3))
     g = rng.normal(size=emb.forward(x).shape)
     emb.zero_grad_parameters()
@@ -213,7 +213,7 @@ def test_periodic_halves_agree_with_backward(rng):
 
 def test_periodic_initialisation_is_pytabkits():
     k = 16
-    emb = nn.PeriodicEmbedding(300, k, 3, sigma=0.1, rng=np.random.default_rng(0))
+    emb = nn.PeriodicEmbedding(300, k, 0.1, 3, rng=np.random.default_rng(0))
     assert abs(emb.frequencies.std() - 0.1) < 0.005 and abs(emb.frequencies.mean()) < 0.005
     assert emb.phases.min() >= -np.pi and emb.phases.max() <= np.pi
     assert emb.phases.std() == pytest.approx(np.pi / np.sqrt(3), rel=0.02)  # U(-pi, pi)
@@ -221,7 +221,7 @@ def test_periodic_initialisation_is_pytabkits():
     for a in (emb.weight, emb.bias):
         assert np.abs(a).max() <= bound and np.abs(a).max() > 0.9 * bound
     # lr_factor stores the effective parameters divided by it
-    small = nn.PeriodicEmbedding(300, k, 3, sigma=0.1, lr_factor=0.1, rng=np.random.default_rng(0))
+    small = nn.PeriodicEmbedding(300, k, 0.1, 3, lr_factor=0.1, rng=np.random.default_rng(0))
     for a, b in zip(small.parameters()[0], emb.parameters()[0]):
         assert_allclose(0.1 * a, b, rtol=1e-12)
     before = [a.copy() for a in emb.parameters()[0]]
@@ -230,7 +230,7 @@ def test_periodic_initialisation_is_pytabkits():
 
 
 def test_periodic_penalties_dtype_pickle_and_repr(rng):
-    emb = nn.PeriodicEmbedding(3, 4, 2, rng=rng)
+    emb = nn.PeriodicEmbedding(3, 4, d_embedding=2, rng=rng)
     assert emb.penalized() == [True, False, True, False]  # w, b, V, u: biases never
     x = rng.normal(size=(5, 3))
     y = emb.forward(x).copy()
@@ -238,16 +238,16 @@ def test_periodic_penalties_dtype_pickle_and_repr(rng):
     assert clone._buf_z is None and clone.output is None
     assert_array_equal(clone.grad_weight, 0)
     assert_allclose(clone.forward(x), y)
-    e32 = nn.PeriodicEmbedding(3, 4, 2, rng=rng).astype(np.float32)
+    e32 = nn.PeriodicEmbedding(3, 4, d_embedding=2, rng=rng).astype(np.float32)
     x32 = x.astype(np.float32)
     out = e32.forward(x32)
     assert out.dtype == np.float32
     assert e32.backward(x32, np.ones_like(out)).dtype == np.float32
     assert all(g.dtype == np.float32 for g in e32.parameters()[1])
     assert e32.infer(x32).dtype == np.float32
-    assert repr(emb) == "nn.PeriodicEmbedding(3 -> 9, n_frequencies=4, d_embedding=2, sigma=0.1)"
+    assert repr(emb) == "nn.PeriodicEmbedding(3 -> 9, n_frequencies=4, sigma=0.1, d_embedding=2)"
     assert repr(nn.PeriodicEmbedding(2, densenet=False, lr_factor=0.1)) == (
-        "nn.PeriodicEmbedding(2 -> 6, n_frequencies=16, d_embedding=3, sigma=0.1, "
+        "nn.PeriodicEmbedding(2 -> 6, n_frequencies=16, sigma=0.1, d_embedding=3, "
         "densenet=False, lr_factor=0.1)"
     )
     with pytest.raises(ValueError, match=r"shape \(N, 3\)"):
@@ -261,7 +261,7 @@ def _tabular_net(rng):
     """3 numeric columns (periodic-embedded) and 2 categorical codes (embedded), then
     RealMLP's scaling layer in front of the first linear layer."""
     numeric = nn.Sequential(
-        nn.Narrow(1, 0, 3), nn.PeriodicEmbedding(3, 8, 3, sigma=0.1, lr_factor=0.1, rng=rng)
+        nn.Narrow(1, 0, 3), nn.PeriodicEmbedding(3, 8, 0.1, 3, lr_factor=0.1, rng=rng)
     )
     width = 3 * 4 + 2 + 2
     return nn.Sequential(
