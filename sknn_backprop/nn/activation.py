@@ -28,6 +28,7 @@ __all__ = [
     "SiLU",
     "Mish",
     "SELU",
+    "ParametricActivation",
     "Softmax",
     "LogSoftmax",
 ]
@@ -370,6 +371,146 @@ class SELU(_Elementwise):
         d *= a <= 0
         d += np.multiply(a > 0, dt(self.SCALE), dtype=a.dtype)
         return np.multiply(g, d, out=out)
+
+
+class ParametricActivation(Module):
+    """RealMLP's parametric activation ``y = z + c alpha_j (f(z) - z)`` per unit ``j``.
+
+    A learned mix of an activation ``f`` and the identity, one ``alpha`` per unit
+    (Holzmüller et al., 2024: pytabkit's ``ParametricActivationLayer``; RealMLP-TD
+    wraps SELU for classification and Mish for regression, ``act_lr_factor=0.1``).
+    ``c alpha`` starts at 1, i.e. at ``f`` itself.  Backward, with ``g = dL/dy``:
+
+    ``dL/dz = g (1 - c alpha) + (g c alpha) f'(z)`` (the second term through the
+    wrapped module's own backward) and ``dL/dalpha_j = c sum_n g_nj (f(z_nj) - z_nj)``.
+
+    ``lr_factor`` ``c`` is pytabkit's learning-rate factor as a reparametrisation
+    (the stored ``alpha`` starts at ``1 / c``): with Adam-type optimizers the
+    effective learning rate of ``c alpha`` is ``c`` times the optimizer's.
+    ``alpha`` is not penalised, like :class:`PReLU`'s slopes (pytabkit applies its
+    weight decay to it; a penalty pulls the unit towards the identity).
+
+    Parameters
+    ----------
+    activation : Module
+        An element-wise activation without parameters, not in place
+        (``nn.SELU()``, ``nn.Mish()``, ``nn.ReLU()``...).  Kept in ``modules``.
+    n : int
+        Number of units (the last axis of the input).
+    lr_factor : float, default=1.0
+        ``c`` above, ``> 0``.  RealMLP-TD uses 0.1.
+    dtype : dtype, default=np.float64
+
+    Attributes
+    ----------
+    modules : list of Module
+        ``[activation]``.
+    weight : ndarray of shape (n,)
+        The stored ``alpha``.
+    grad_weight : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> act = nn.ParametricActivation(nn.SELU(), 4, lr_factor=0.1)
+    >>> act
+    nn.ParametricActivation(nn.SELU, 4, lr_factor=0.1)
+    >>> x = np.array([[-1.0, 0.0, 1.0, 2.0]])
+    >>> bool(np.allclose(act.forward(x), nn.SELU().forward(x)))   # starts at f itself
+    True
+    """
+
+    def __init__(self, activation, n, lr_factor=1.0, dtype=np.float64):
+        super().__init__()
+        from .module import check_int
+
+        if not isinstance(activation, Module) or activation.parameters()[0]:
+            raise ValueError(
+                f"activation must be an nn.Module without parameters, got {activation!r}."
+            )
+        if getattr(activation, "inplace", False):
+            raise ValueError(f"activation must not run in place, got {activation!r}.")
+        self.modules = [activation]
+        self.n = check_int("n", n)
+        self.lr_factor = check_real("lr_factor", lr_factor, 0.0)
+        if self.lr_factor == 0:
+            raise ValueError("lr_factor must be > 0, got 0.")
+        self.weight = np.full(self.n, 1.0 / self.lr_factor, dtype=dtype)
+        self.grad_weight = np.zeros_like(self.weight)
+
+    @property
+    def activation(self):
+        return self.modules[0]
+
+    def extra_repr(self):
+        extra = f"{self.activation!r}, {self.n}"
+        return extra + ("" if self.lr_factor == 1 else f", lr_factor={self.lr_factor:g}")
+
+    def _alpha(self, dtype):
+        return self.weight.astype(dtype, copy=False) * dtype.type(self.lr_factor)
+
+    def _mix(self, x, a, overwrite):
+        # y = z + c alpha (f(z) - z), in a's buffer if it may be overwritten
+        y = np.subtract(a, x, out=a if overwrite else None)
+        y *= self._alpha(y.dtype)
+        y += x
+        return y
+
+    def _check(self, x):
+        if x.shape[-1] != self.n:
+            raise ValueError(f"{self!r} expects {self.n} units on the last axis, got {x.shape}.")
+
+    def forward(self, x):
+        self._check(x)
+        a = self.activation.forward(x)  # the activation keeps its output for backward
+        self.output = self._mix(x, a, overwrite=False)
+        return self.output
+
+    def update_output(self, x):
+        return self.forward(x)
+
+    def infer(self, x, owned=False):
+        self._check(x)
+        a = self.activation.infer(x)
+        return self._mix(x, a, overwrite=a is not x and not self.activation.returns_view)
+
+    def update_grad_input(self, x, grad_output):
+        c_alpha = self._alpha(grad_output.dtype)
+        gi = self.activation.backward(x, grad_output * c_alpha)
+        gi = gi + grad_output * (1 - c_alpha)
+        return gi
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        a = self.activation.output
+        if a is None or a.shape != np.shape(x):
+            a = self.activation.forward(x)
+        d = np.subtract(a, x)
+        d *= grad_output
+        self.grad_weight += (scale * self.lr_factor) * d.reshape(-1, self.n).sum(axis=0)
+
+    def parameters(self):
+        return [self.weight], [self.grad_weight]
+
+    def penalized(self):
+        return [False]
+
+    def _rebind(self, params, grads):
+        self.weight, self.grad_weight = params[0], grads[0]
+
+    def reset_parameters(self, rng):
+        """Back to ``c alpha = 1`` (the wrapped activation itself; no randomness)."""
+        self.weight[...] = 1.0 / self.lr_factor
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.activation.train(mode)
+        return self
+
+    def clear_state(self):
+        super().clear_state()
+        self.activation.clear_state()
+        return self
 
 
 class PReLU(Module):
