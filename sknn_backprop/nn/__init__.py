@@ -49,7 +49,7 @@ from .criterion import (
 from .embedding import LookupTable, PeriodicEmbedding, Scale
 from .gradcheck import gradient_check
 from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
-from .linear import Linear, TiedLinear
+from .linear import Linear, NTPLinear, TiedLinear
 from .module import Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
@@ -61,6 +61,7 @@ __all__ = [
     "Sequential",
     "Linear",
     "TiedLinear",
+    "NTPLinear",
     "Conv2d",
     "MaxPool2d",
     "AvgPool2d",
