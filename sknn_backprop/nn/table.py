@@ -311,7 +311,9 @@ class JoinTable(Module):
     ``output = [x_1 | x_2 | ... | x_k]`` (Torch7's ``nn.JoinTable``,
     ``torch.cat(xs, dim)``), and ``dL/dx_i`` is the block of ``dL/d output``
     that ``x_i`` filled (a view, no copy).  ``dim`` counts from 0 with the
-    batch on axis 0, as in PyTorch, so ``JoinTable(1)`` joins features.
+    batch on axis 0, as in PyTorch, so ``JoinTable(1)`` joins features; there a
+    1-D element ``(N,)`` (a :class:`Select`'s column) joins as one column, as
+    Torch7's ``JoinTable(2, 1)``.
 
     Parameters
     ----------
@@ -334,10 +336,17 @@ class JoinTable(Module):
     def extra_repr(self):
         return str(self.dim)
 
+    def _columns(self, x):
+        """The table with 1-D elements (a :class:`Select`'s column) as ``(N, 1)`` columns."""
+        if self.dim != 1:
+            return x
+        return [xi[:, None] if np.ndim(xi) == 1 else xi for xi in x]
+
     def _join(self, x, out):
         _check_table(self, x)
         if not x:
             raise ValueError("JoinTable needs at least one array to join.")
+        x = self._columns(x)
         dtype = np.result_type(*x)
         shape = list(x[0].shape)
         shape[self.dim] = sum(xi.shape[self.dim] for xi in x)
@@ -357,10 +366,11 @@ class JoinTable(Module):
         _check_table(self, x)
         grads, start = [], 0
         index = [slice(None)] * grad_output.ndim
-        for xi in x:
-            stop = start + xi.shape[self.dim]
+        for xi, col in zip(x, self._columns(x)):
+            stop = start + col.shape[self.dim]
             index[self.dim] = slice(start, stop)
-            grads.append(grad_output[tuple(index)])
+            block = grad_output[tuple(index)]
+            grads.append(block.reshape(np.shape(xi)))  # a view; (N,) for a 1-D element
             start = stop
         return grads
 

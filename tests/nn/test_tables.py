@@ -79,6 +79,16 @@ def test_join_and_cadd_tables_gradient_check(rng):
     _check(nn.CAddTable(), x, rng.normal(size=(3, 2)))
 
 
+def test_join_table_takes_1d_columns(rng):
+    x = [rng.normal(size=(4, 2)), rng.normal(size=4)]
+    y = nn.JoinTable(1).forward(x)
+    assert_array_equal(y, np.column_stack(x))
+    errors = _check(nn.JoinTable(1), x, rng.normal(size=(4, 3)))
+    assert set(errors) == {"input0", "input1"}
+    grads = nn.JoinTable(1).backward(x, np.ones((4, 3)))
+    assert [g.shape for g in grads] == [(4, 2), (4,)]
+
+
 def test_join_table_other_axis(rng):
     x = [rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3, 1))]
     y = nn.JoinTable(2).forward(x)
