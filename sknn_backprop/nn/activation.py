@@ -10,7 +10,7 @@ layer, whose output nothing else needs.
 """
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 from ._ops import row_max, row_sum
 from .module import Module, check_real
@@ -24,6 +24,11 @@ __all__ = [
     "PReLU",
     "Abs",
     "Exp",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "SELU",
+    "ParametricActivation",
     "Softmax",
     "LogSoftmax",
 ]
@@ -154,6 +159,358 @@ class Exp(_Elementwise):
 
     def _df(self, x, g, out):
         return np.multiply(g, self.output, out=out)
+
+
+def _sigmoid(x):
+    """``1 / (1 + e^-z)`` from ``e = exp(-|z|)``: ``1 / (1 + e)`` for ``z >= 0``, ``e / (1 + e)``
+    below (no overflow, full relative precision in both tails, and several times faster
+    than ``scipy.special.expit``; the numerator ``max(e, [z >= 0])`` avoids ``np.where``,
+    which is slow)."""
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    num = np.maximum(e, x >= 0, dtype=e.dtype)
+    e += 1
+    return np.divide(num, e, out=num)
+
+
+class _InputActivation(_Elementwise):
+    """An activation whose derivative needs its input ``z``: never run in place."""
+
+    def __init__(self):
+        super().__init__(inplace=False)
+
+
+class GELU(_InputActivation):
+    """Gaussian error linear unit ``f(z) = z Phi(z)`` (Hendrycks & Gimpel, 2016).
+
+    ``Phi`` is the standard normal CDF, ``Phi(z) = (1 + erf(z / sqrt 2)) / 2``, and
+    ``f'(z) = Phi(z) + z phi(z)`` with ``phi`` the normal density.  The exact erf
+    form is PyTorch's default ``nn.GELU()``; ``approximate='tanh'`` is PyTorch's
+    ``nn.GELU(approximate='tanh')``,
+    ``f(z) = z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) / 2``.
+    Keeps its input for backward, so it never runs in place.
+
+    Parameters
+    ----------
+    approximate : {'none', 'tanh'}, default='none'
+        The exact form or the tanh approximation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.GELU().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-0.1587,  0.    ,  0.8413])
+    """
+
+    _C = np.sqrt(2.0 / np.pi)
+    _A = 0.044715
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}.")
+        self.approximate = approximate
+
+    def extra_repr(self):
+        return "" if self.approximate == "none" else "approximate='tanh'"
+
+    def _tanh(self, x):
+        t = np.multiply(x, x)
+        t *= x.dtype.type(self._A)
+        t += 1
+        t *= x
+        t *= x.dtype.type(self._C)
+        return np.tanh(t, out=t)  # tanh(sqrt(2/pi) (z + 0.044715 z^3))
+
+    def _f(self, x, out):
+        if self.approximate == "tanh":
+            t = self._tanh(x)
+            t += 1
+            t *= x.dtype.type(0.5)
+        else:
+            t = ndtr(x)  # Phi(z)
+        return np.multiply(x, t, out=out)
+
+    def _df(self, x, g, out):
+        dt = x.dtype.type
+        if self.approximate == "tanh":
+            t = self._tanh(x)
+            # f' = (1 + t) / 2 + z (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 z^2) / 2
+            d = np.multiply(x, x)
+            d *= dt(3 * self._A)
+            d += 1
+            d *= dt(0.5 * self._C)
+            d *= x
+            d *= 1 - t * t
+            t += 1
+            t *= dt(0.5)
+            d += t
+        else:
+            # f' = Phi(z) + z phi(z)
+            d = np.multiply(x, x)
+            d *= dt(-0.5)
+            np.exp(d, out=d)
+            d *= dt(1 / np.sqrt(2 * np.pi))
+            d *= x
+            d += ndtr(x)
+        return np.multiply(g, d, out=out)
+
+
+class SiLU(_InputActivation):
+    """Sigmoid linear unit (swish) ``f(z) = z sigma(z)``; PyTorch's ``nn.SiLU``.
+
+    ``f'(z) = sigma(z) (1 + z (1 - sigma(z)))`` (Elfwing et al., 2018;
+    Ramachandran et al., 2017).  Keeps its input, so it never runs in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.SiLU().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-0.2689,  0.    ,  0.7311])
+    """
+
+    def _f(self, x, out):
+        return np.multiply(x, _sigmoid(x), out=out)
+
+    def _df(self, x, g, out):
+        s = _sigmoid(x)
+        d = np.subtract(1, s)
+        d *= x
+        d += 1
+        d *= s
+        return np.multiply(g, d, out=out)
+
+
+class Mish(_InputActivation):
+    """``f(z) = z tanh(softplus(z))`` (Misra, 2019); PyTorch's ``nn.Mish``.
+
+    ``softplus(z) = log(1 + e^z)``, and
+    ``f'(z) = tanh(sp) + z (1 - tanh^2(sp)) sigma(z)``.  RealMLP-TD's activation
+    for regression.  Keeps its input, so it never runs in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.Mish().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-0.3034,  0.    ,  0.8651])
+    """
+
+    @staticmethod
+    def _t_sigma(x):
+        """``(tanh(softplus(z)), sigma(z))`` from one exponential ``n = e^z``:
+        ``tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2)`` and ``sigma = n / (1 + n)``
+        (a few times faster than ``tanh(logaddexp(0, z))``; ``z`` is capped at 20,
+        where both are 1 to float64 precision)."""
+        n = np.minimum(x, x.dtype.type(20))
+        np.exp(n, out=n)
+        sigma = n + 1
+        np.divide(n, sigma, out=sigma)
+        t = n + 2
+        t *= n
+        d = t + 2
+        t /= d
+        return t, sigma
+
+    def _f(self, x, out):
+        return np.multiply(x, self._t_sigma(x)[0], out=out)
+
+    def _df(self, x, g, out):
+        t, sigma = self._t_sigma(x)
+        d = np.multiply(t, t)
+        np.subtract(1, d, out=d)
+        d *= x
+        d *= sigma
+        d += t
+        return np.multiply(g, d, out=out)
+
+
+class SELU(_Elementwise):
+    """Scaled exponential linear unit (Klambauer et al., 2017); PyTorch's ``nn.SELU``.
+
+    ``f(z) = lambda z`` for ``z > 0`` and ``lambda alpha (e^z - 1)`` otherwise, with
+    PyTorch's constants ``alpha = 1.6732632423543772848170429916717`` and
+    ``lambda = 1.0507009873554804934193349852946``.  The derivative is written with
+    the output ``a``: ``lambda`` for ``a > 0``, ``a + lambda alpha`` otherwise, so
+    it may run in place.  RealMLP-TD's activation for classification.
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Overwrite the input (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.SELU().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-1.1113,  0.    ,  1.0507])
+    """
+
+    ALPHA = 1.6732632423543772848170429916717
+    SCALE = 1.0507009873554804934193349852946
+
+    def _f(self, x, out):
+        dt = x.dtype.type
+        neg = np.minimum(x, dt(0))
+        np.expm1(neg, out=neg)
+        neg *= dt(self.SCALE * self.ALPHA)
+        out = np.maximum(x, dt(0), out=out)
+        out *= dt(self.SCALE)
+        out += neg
+        return out
+
+    def _df(self, x, g, out):
+        a = self.output
+        dt = a.dtype.type
+        # lambda [a > 0] + (a + lambda alpha) [a <= 0], with boolean masks (np.where is slow)
+        d = a + dt(self.SCALE * self.ALPHA)
+        d *= a <= 0
+        d += np.multiply(a > 0, dt(self.SCALE), dtype=a.dtype)
+        return np.multiply(g, d, out=out)
+
+
+class ParametricActivation(Module):
+    """RealMLP's parametric activation ``y = z + c alpha_j (f(z) - z)`` per unit ``j``.
+
+    A learned mix of an activation ``f`` and the identity, one ``alpha`` per unit
+    (Holzmüller et al., 2024: pytabkit's ``ParametricActivationLayer``; RealMLP-TD
+    wraps SELU for classification and Mish for regression, ``act_lr_factor=0.1``).
+    ``c alpha`` starts at 1, i.e. at ``f`` itself.  Backward, with ``g = dL/dy``:
+
+    ``dL/dz = g (1 - c alpha) + (g c alpha) f'(z)`` (the second term through the
+    wrapped module's own backward) and ``dL/dalpha_j = c sum_n g_nj (f(z_nj) - z_nj)``.
+
+    ``lr_factor`` ``c`` is pytabkit's learning-rate factor as a reparametrisation
+    (the stored ``alpha`` starts at ``1 / c``): with Adam-type optimizers the
+    effective learning rate of ``c alpha`` is ``c`` times the optimizer's.
+    ``alpha`` is not penalised, like :class:`PReLU`'s slopes (pytabkit applies its
+    weight decay to it; a penalty pulls the unit towards the identity).
+
+    Parameters
+    ----------
+    activation : Module
+        An element-wise activation without parameters, not in place
+        (``nn.SELU()``, ``nn.Mish()``, ``nn.ReLU()``...).  Kept in ``modules``.
+    n : int
+        Number of units (the last axis of the input).
+    lr_factor : float, default=1.0
+        ``c`` above, ``> 0``.  RealMLP-TD uses 0.1.
+    dtype : dtype, default=np.float64
+
+    Attributes
+    ----------
+    modules : list of Module
+        ``[activation]``.
+    weight : ndarray of shape (n,)
+        The stored ``alpha``.
+    grad_weight : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> act = nn.ParametricActivation(nn.SELU(), 4, lr_factor=0.1)
+    >>> act
+    nn.ParametricActivation(nn.SELU, 4, lr_factor=0.1)
+    >>> x = np.array([[-1.0, 0.0, 1.0, 2.0]])
+    >>> bool(np.allclose(act.forward(x), nn.SELU().forward(x)))   # starts at f itself
+    True
+    """
+
+    def __init__(self, activation, n, lr_factor=1.0, dtype=np.float64):
+        super().__init__()
+        from .module import check_int
+
+        if not isinstance(activation, Module) or activation.parameters()[0]:
+            raise ValueError(
+                f"activation must be an nn.Module without parameters, got {activation!r}."
+            )
+        if getattr(activation, "inplace", False):
+            raise ValueError(f"activation must not run in place, got {activation!r}.")
+        self.modules = [activation]
+        self.n = check_int("n", n)
+        self.lr_factor = check_real("lr_factor", lr_factor, 0.0)
+        if self.lr_factor == 0:
+            raise ValueError("lr_factor must be > 0, got 0.")
+        self.weight = np.full(self.n, 1.0 / self.lr_factor, dtype=dtype)
+        self.grad_weight = np.zeros_like(self.weight)
+
+    @property
+    def activation(self):
+        return self.modules[0]
+
+    def extra_repr(self):
+        extra = f"{self.activation!r}, {self.n}"
+        return extra + ("" if self.lr_factor == 1 else f", lr_factor={self.lr_factor:g}")
+
+    def _alpha(self, dtype):
+        return self.weight.astype(dtype, copy=False) * dtype.type(self.lr_factor)
+
+    def _mix(self, x, a, overwrite):
+        # y = z + c alpha (f(z) - z), in a's buffer if it may be overwritten
+        y = np.subtract(a, x, out=a if overwrite else None)
+        y *= self._alpha(y.dtype)
+        y += x
+        return y
+
+    def _check(self, x):
+        if x.shape[-1] != self.n:
+            raise ValueError(f"{self!r} expects {self.n} units on the last axis, got {x.shape}.")
+
+    def forward(self, x):
+        self._check(x)
+        a = self.activation.forward(x)  # the activation keeps its output for backward
+        self.output = self._mix(x, a, overwrite=False)
+        return self.output
+
+    def update_output(self, x):
+        return self.forward(x)
+
+    def infer(self, x, owned=False):
+        self._check(x)
+        a = self.activation.infer(x)
+        return self._mix(x, a, overwrite=a is not x and not self.activation.returns_view)
+
+    def update_grad_input(self, x, grad_output):
+        c_alpha = self._alpha(grad_output.dtype)
+        gi = self.activation.backward(x, grad_output * c_alpha)
+        gi = gi + grad_output * (1 - c_alpha)
+        return gi
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        a = self.activation.output
+        if a is None or a.shape != np.shape(x):
+            a = self.activation.forward(x)
+        d = np.subtract(a, x)
+        d *= grad_output
+        self.grad_weight += (scale * self.lr_factor) * d.reshape(-1, self.n).sum(axis=0)
+
+    def parameters(self):
+        return [self.weight], [self.grad_weight]
+
+    def penalized(self):
+        return [False]
+
+    def _rebind(self, params, grads):
+        self.weight, self.grad_weight = params[0], grads[0]
+
+    def reset_parameters(self, rng):
+        """Back to ``c alpha = 1`` (the wrapped activation itself; no randomness)."""
+        self.weight[...] = 1.0 / self.lr_factor
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.activation.train(mode)
+        return self
+
+    def clear_state(self):
+        super().clear_state()
+        self.activation.clear_state()
+        return self
 
 
 class PReLU(Module):

@@ -416,6 +416,15 @@ class Sequential(Module):
             for leaf in (m.flattened() if isinstance(m, Sequential) else [m])
         ]
 
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        """The parameter gradients of every module, without ``dL/dx``.
+
+        What an enclosing ``Sequential`` (or table container) calls when it needs
+        no input gradient from this one: a nested chain still back-propagates
+        through its own modules (``Module``'s default would be a no-op).
+        """
+        self.backward(x, grad_output, scale, need_input_grad=False)
+
     @property
     def returns_view(self):
         # a view of the input only if every module passes a view along (a module
