@@ -36,6 +36,7 @@ from ._training.loop import fit_stochastic
 from ._training.objective import Objective, sample_weights
 from ._training.rollback import transaction
 from ._training.solvers import STOCHASTIC_SOLVERS, objective_penalty
+from ._warnings import user_warnings
 
 MAX_SEED = np.iinfo(np.int32).max
 #: fitted attributes of a single network, which a bagged model keeps per member
@@ -373,7 +374,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         )
 
     def _fit(self, X, y, sample_weight=None, incremental=False, val=(None, None, None)):
-        with transaction(self, incremental):
+        with transaction(self, incremental), user_warnings():  # warnings at the user's line
             return self._fit_unsafe(X, y, sample_weight, incremental, val)
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, val):

@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import (
 
 from . import nn
 from ._training.rollback import transaction
+from ._warnings import user_warnings
 
 __all__ = ["ClassifierNetworkMixin", "encode_labels"]
 
@@ -179,7 +180,7 @@ class ClassifierNetworkMixin:
         self : object
             Trained model.
         """
-        with transaction(self, incremental=True):
+        with transaction(self, incremental=True), user_warnings():
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = LabelBinarizer()
                 if type_of_target(y).startswith("multilabel"):
