@@ -86,8 +86,7 @@ class _UserNetwork:
         module = self.module if isinstance(self.module, nn.Module) else None
         if module is None:
             module = self._make_module(n_features, n_outputs)
-        out = module.infer(np.zeros((1, n_features)))
-        return int(np.prod(out.shape[1:]))
+        return _probe_widths(_leaves(module), n_features, np.float64)[0]
 
     def _build_network(self, n_features, n_outputs, rng, dtype):
         module = self._make_module(n_features, n_outputs).astype(dtype)
@@ -145,8 +144,26 @@ def _probe_widths(leaves, n_features, dtype):
     """``(output width, widest activation)`` in values per sample, from one zero row."""
     x = np.zeros((1, n_features), dtype=dtype)
     widest = 0
-    for m in leaves:
-        x = m.infer(x)
+    for i, m in enumerate(leaves):
+        n_in = getattr(m, "n_in", None) if isinstance(m, nn.Linear) else None
+        if n_in is not None and x.ndim == 2 and x.shape[1] != n_in:
+            got = (
+                f"X has {n_features} features"
+                if i == 0
+                else f"it gets {x.shape[1]} values per sample from X's {n_features} features"
+            )
+            raise ValueError(
+                f"The module's layer {i}, {m!r}, expects {n_in} input features, but {got}: "
+                "build the module for the data's width, or pass a callable "
+                "module(n_features, n_outputs)."
+            )
+        try:
+            x = m.infer(x)
+        except ValueError as exc:  # another layer that cannot take what reaches it
+            raise ValueError(
+                f"The module cannot take X with {n_features} features: its layer {i}, "
+                f"{m!r}, gets input of shape {x.shape[1:]} per sample ({exc})"
+            ) from exc
         widest = max(widest, x[0].size)
     return x[0].size, widest
 

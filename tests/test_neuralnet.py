@@ -287,3 +287,24 @@ def test_a_factory_handing_out_one_network_is_not_trained_in_place(digits):
     np.testing.assert_array_equal(shared.modules[0].weight, before)
     assert a.module_ is not shared and a.module_ is not b.module_
     assert not np.allclose(a.coefs_[0], b.coefs_[0])
+
+
+# -- errors that name the numbers (issue 24) --------------------------------------------
+
+
+@pytest.mark.parametrize("n_out", [10, 1])
+def test_a_first_layer_of_the_wrong_width_names_both_widths(n_out):
+    # before: numpy's "matmul: Input operand 1 has a mismatch in its core dimension 0"
+    X = np.zeros((20, 64))
+    y = np.arange(20) % (10 if n_out == 10 else 2)
+    module = nn.Sequential(nn.Linear(60, 16), nn.ReLU(), nn.Linear(16, n_out))
+    with pytest.raises(ValueError, match=r"layer 0, nn.Linear\(60 -> 16\), expects 60 input "
+                       r"features, but X has 64 features"):  # fmt: skip
+        NeuralNetClassifier(module, max_iter=1).fit(X, y)
+
+
+def test_a_deeper_layer_of_the_wrong_width_names_both_widths():
+    module = nn.Sequential(nn.Reshape(1, 8, 8), nn.Conv2d(1, 2, 3, padding=1), nn.Reshape(128),
+                           nn.Linear(100, 1))  # fmt: skip
+    with pytest.raises(ValueError, match="layer 3.*expects 100 input features, but it gets 128"):
+        NeuralNetRegressor(module, max_iter=1).fit(np.zeros((20, 64)), np.zeros(20))
