@@ -106,12 +106,33 @@ class _UserNetwork:
             )
         self.module_ = module
         leaves = _with_activity_penalty(leaves, self.activity_l1)
+        if isinstance(self.criterion, nn.Criterion):
+            # the user's criterion sees the module's own output (fit trains a copy of it);
+            # a layer appended after it turns that output into predictions
+            self.criterion_ = copy.deepcopy(self.criterion)
+            leaves = leaves + [self._prediction_layer(leaves[-1])]
+            noise = [nn.GaussianNoise(self.input_noise)] if self.input_noise > 0 else []
+            return nn.Sequential(*noise, *leaves)
         output = self._output_module(leaves[-1])
         if output is not leaves[-1]:
             keep = leaves[:-1] if isinstance(leaves[-1], _OUTPUTS) else leaves
             leaves = keep + [output]
         noise = [nn.GaussianNoise(self.input_noise)] if self.input_noise > 0 else []
         return nn.Sequential(*noise, *leaves)
+
+    def _prediction_layer(self, last):  # pragma: no cover - defined by each estimator
+        raise NotImplementedError
+
+    def _criterion_spec(self):
+        """``_output_spec`` for a criterion object: the appended layer, the criterion, fused."""
+        out = self.model_.modules[-1] if "model_" in self.__dict__ else nn.Identity()
+        return out, self.__dict__.get("criterion_", self.criterion), True
+
+    def _probability_module(self):
+        """The layer whose output the predictions are (the user's, before an Identity)."""
+        mods = self.model_.modules
+        custom = isinstance(self.criterion, nn.Criterion) and isinstance(mods[-1], nn.Identity)
+        return mods[-2] if custom and len(mods) > 1 else mods[-1]
 
     def _prepare_X(self, X):
         if sp.issparse(X) and not isinstance(self.model_.modules[0], nn.Linear):
@@ -197,10 +218,17 @@ class NeuralNetClassifier(
         and a ``Softmax`` (multiclass) or ``Sigmoid`` (binary, multilabel)
         output layer is appended.
 
-    criterion : {'log_loss', 'squared_error'} or None, default=None
+    criterion : {'log_loss', 'squared_error'}, nn.Criterion or None, default=None
         The loss: cross-entropy (``None`` or 'log_loss'), or the lecture's
         squared error on sigmoid outputs (one per class; a last ``Softmax`` or
-        ``LogSoftmax`` is replaced by the sigmoids).
+        ``LogSoftmax`` is replaced by the sigmoids).  Or any of the engine's
+        criteria, e.g. ``nn.CrossEntropyCriterion()`` on logits or
+        ``nn.ClassNLLCriterion()`` after a ``LogSoftmax``: ``fit`` trains a copy,
+        ``criterion_``, on the module's own output against one-hot rows (a
+        single 0/1 column for two classes, unless the module outputs two); the
+        predicted probabilities are the module's output when it ends in
+        ``Softmax`` or ``Sigmoid``, its ``exp`` after ``LogSoftmax``, else the
+        ``Softmax`` (``Sigmoid`` for one column) of it.
 
 """
         + _docs.SOLVER
@@ -220,6 +248,10 @@ class NeuralNetClassifier(
 
     module_ : nn.Module
         The trained copy of ``module`` (its layers are those of ``model_``).
+
+    criterion_ : nn.Criterion
+        The copy of ``criterion`` that ``fit`` trained with (only when
+        ``criterion`` is an ``nn.Criterion``).
 
 """
         + _docs.ATTRIBUTES
@@ -252,7 +284,7 @@ class NeuralNetClassifier(
         },
         "module": [None, nn.Module, callable],
         **PretrainMixin._pretrain_constraints,
-        "criterion": [None, StrOptions({"log_loss", "squared_error"})],
+        "criterion": [None, StrOptions({"log_loss", "squared_error"}), nn.Criterion],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
@@ -304,10 +336,22 @@ class NeuralNetClassifier(
     ):
         store_params(self, locals())
 
-    # the classifier behaviour reads ``loss``; here it is ``criterion``
+    # the classifier behaviour reads ``loss``; here it is ``criterion`` (an nn.Criterion
+    # object counts as 'log_loss' there: it trains the module's output, see _build_network)
     @property
     def loss(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return "log_loss"
         return self.criterion or "log_loss"
+
+    def _prediction_layer(self, last):
+        """After a criterion object: probabilities from the module's output."""
+        if isinstance(last, (nn.Softmax, nn.Sigmoid)):
+            return nn.Identity()  # already probabilities
+        if isinstance(last, nn.LogSoftmax):
+            return nn.Exp()  # log-probabilities
+        two = getattr(self, "_two_column_binary", False)
+        return nn.Softmax() if (self._multiclass() or two) else nn.Sigmoid()
 
     def _targets_word(self):
         return f"{len(self.classes_)} classes"
@@ -332,6 +376,8 @@ class NeuralNetClassifier(
         return nn.Softmax() if (self._multiclass() or two) else nn.Sigmoid()
 
     def _output_spec(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return self._criterion_spec()
         out = self.model_.modules[-1] if hasattr(self, "model_") else None
         if self.loss == "squared_error":
             return nn.Sigmoid(), nn.MSECriterion(), False
@@ -340,7 +386,8 @@ class NeuralNetClassifier(
         return nn.Sigmoid(), nn.BCEWithLogitsCriterion(), True
 
     def _out_activation_name(self):
-        return "softmax" if isinstance(self.model_.modules[-1], nn.Softmax) else "logistic"
+        out = self._probability_module()
+        return "softmax" if isinstance(out, (nn.Softmax, nn.Exp)) else "logistic"
 
     def _decode(self, raw):
         if getattr(self, "_two_column_binary", False):
@@ -349,7 +396,7 @@ class NeuralNetClassifier(
 
     def _normalises_sigmoids(self):
         net = self.estimators_[0] if "estimators_" in self.__dict__ else self
-        sigmoids = isinstance(net.model_.modules[-1], nn.Sigmoid)
+        sigmoids = isinstance(net._probability_module(), nn.Sigmoid)
         multilabel = self._label_binarizer.y_type_.startswith("multilabel")
         return sigmoids and self.n_outputs_ > 1 and not multilabel
 
@@ -378,7 +425,9 @@ default=None
         error, Huber's loss (``huber_delta``), or the half Poisson deviance with
         the module's output as the log of the mean (an ``Exp`` output layer is
         appended; ``y >= 0``).  The same losses as :class:`MLPRegressor`'s
-        ``loss``.
+        ``loss``.  Or any of the engine's criteria (``nn.SmoothL1Criterion()``,
+        ``nn.MSECriterion()``, ...): ``fit`` trains a copy, ``criterion_``, on
+        the module's output, which is the prediction.
 
 """
         + _docs.HUBER_DELTA
@@ -393,6 +442,10 @@ default=None
     ----------
     module_ : nn.Module
         The trained copy of ``module`` (its layers are those of ``model_``).
+
+    criterion_ : nn.Criterion
+        The copy of ``criterion`` that ``fit`` trained with (only when
+        ``criterion`` is an ``nn.Criterion``).
 
 """
         + _docs.ATTRIBUTES
@@ -424,7 +477,7 @@ default=None
         },
         "module": [None, nn.Module, callable],
         **PretrainMixin._pretrain_constraints,
-        "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"]],
+        "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"], nn.Criterion],
         "huber_delta": RegressorNetworkMixin._regressor_constraints["huber_delta"],
     }
 
@@ -478,7 +531,18 @@ default=None
 
     @property
     def loss(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return "squared_error"  # (the regressor behaviour's default; the object trains)
         return self.criterion or "squared_error"
+
+    def _prediction_layer(self, last):
+        """After a criterion object: the module's output is the prediction."""
+        return nn.Identity()
+
+    def _output_spec(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return self._criterion_spec()
+        return super()._output_spec()
 
     def _targets_word(self):
         return "one per target column"
