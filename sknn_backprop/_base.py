@@ -30,6 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import nn
 from ._callbacks import CallbackSupportMixin, progress
+from ._input_checks import warn_if_validation_unscaled
 from ._network import ACTIVATIONS, init_function
 from ._training.lbfgs import fit_lbfgs
 from ._training.loop import fit_stochastic
@@ -397,6 +398,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         data = TrainingData(X, Y, y, sample_weight, self._validation_set(val, X.dtype))
+        warn_if_validation_unscaled(X, data.val[0] if data.val else None)
         self._random_state = check_random_state(self.random_state)
         if self.n_estimators > 1:
             from ._bagging import fit_ensemble

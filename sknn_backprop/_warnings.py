@@ -10,10 +10,10 @@ that is neither this package nor scikit-learn, joblib or threadpoolctl: the
 user's ``fit`` / ``partial_fit`` line, also through a ``Pipeline``, a grid search
 or ``cross_val_score``.  The user's filters apply there as usual (filter by
 category, e.g. ``filterwarnings("ignore", category=ConvergenceWarning)``; a
-``module=`` filter matches the user's module).  A filter that matches where
-the warning was raised keeps working too: a warning that the filters ignore
-(or turn into an error) at its origin, e.g. with ``module="sknn_backprop"``, is
-ignored (raised) as before.  Repeats of one message are raised once.
+``module=`` filter matches the user's module).  The filters also apply where
+the warning is raised, first: a warning they ignore there (e.g. with
+``module="sknn_backprop"``) is not recorded, and one they turn into an error
+raises there, as before.  Repeats of one message are raised once.
 
 ``warnings.catch_warnings`` changes process-wide state, so only a fit in the
 main thread re-points its warnings; fits in other threads (joblib's threading
@@ -51,30 +51,6 @@ def _internal(filename):
     )
 
 
-def _module_name(filename):
-    """The dotted module name of a file of this package or scikit-learn (else its stem)."""
-    filename = os.path.abspath(filename)
-    for prefix, package in ((_PACKAGE, __package__), (_INTERNAL[1], "sklearn")):
-        if filename.startswith(prefix):
-            rel = os.path.splitext(filename[len(prefix) :])[0].replace(os.sep, ".")
-            return (package + "." + rel).removesuffix(".__init__")
-    return os.path.splitext(os.path.basename(filename))[0]
-
-
-def _action_at_origin(record):
-    """The action of the first filter matching ``record`` where it was raised."""
-    text, module = str(record.message), _module_name(record.filename)
-    for action, msg, category, mod, lineno in warnings.filters:
-        if (
-            (msg is None or msg.match(text))
-            and issubclass(record.category, category)
-            and (mod is None or mod.match(module))
-            and (lineno == 0 or lineno == record.lineno)
-        ):
-            return action
-    return warnings.defaultaction
-
-
 def user_stacklevel():
     """The ``stacklevel`` that points its caller's ``warnings.warn`` at the user's frame.
 
@@ -107,7 +83,9 @@ class user_warnings:
         if threading.current_thread() is threading.main_thread():
             self._catcher = warnings.catch_warnings(record=True)
             self._records = self._catcher.__enter__()
-            warnings.simplefilter("always")  # record all: the user's filters apply on exit
+            # no simplefilter("always") here: the user's filters apply where each warning
+            # is raised (a module="sknn_backprop" filter, "error"), and joblib workers of
+            # bagging (sklearn.utils.parallel) get the user's filters, not ours
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -121,14 +99,7 @@ class user_warnings:
             if key in seen:
                 continue
             seen.add(key)
-            action = _action_at_origin(record)
-            if action == "ignore":
-                continue
             try:
-                if action == "error":
-                    raise record.message if isinstance(record.message, Warning) else (
-                        record.category(record.message)
-                    )
                 warnings.warn(record.message, record.category, stacklevel=user_stacklevel())
             except Warning:  # an "error" filter: raise it, unless fit is failing anyway
                 if exc_type is None:
