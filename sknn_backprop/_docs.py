@@ -371,7 +371,11 @@ BAGGING = """\
     n_jobs : int, default=None
         Members trained in parallel with joblib (``-1``: all cores). BLAS threads
         are capped per worker so the two levels of parallelism share the cores;
-        results are identical for any ``n_jobs``.
+        results are identical for any ``n_jobs``.  Worker processes cost about
+        0.2 s per fit once started (the first parallel fit of a session also
+        starts them: seconds), so they pay only when a member trains for more
+        than a few tenths of a second; for smaller members leave ``n_jobs=None``
+        (serial), see ``docs/estimators.rst``.
 """
 
 ATTRIBUTES = """\
