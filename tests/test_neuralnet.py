@@ -330,12 +330,12 @@ def test_class_nll_after_log_softmax_and_mse_after_sigmoid():
     X, y = X[:300] / 16, y[:300]
     nll = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10), nn.LogSoftmax())
     clf = NeuralNetClassifier(nll, criterion=nn.ClassNLLCriterion(), random_state=0,
-                              max_iter=30).fit(X, y)  # fmt: skip
+                              learning_rate_init=0.01, max_iter=60).fit(X, y)  # fmt: skip
     assert clf.score(X, y) > 0.8
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1)
     mse = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10), nn.Sigmoid())
     clf = NeuralNetClassifier(mse, criterion=nn.MSECriterion(), random_state=0,
-                              learning_rate_init=0.01, max_iter=30).fit(X, y)  # fmt: skip
+                              learning_rate_init=0.01, max_iter=60).fit(X, y)  # fmt: skip
     assert clf.score(X, y) > 0.5
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1)
 
