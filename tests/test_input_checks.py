@@ -12,6 +12,8 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sknn_backprop import MLPClassifier
 from sknn_backprop._input_checks import warn_if_validation_unscaled
 
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 X, y = load_digits(return_X_y=True)
 X_tr, X_val, y_tr, y_val = train_test_split(X, y, random_state=0)
 
