@@ -414,3 +414,13 @@ def test_the_guard_compares_with_earlier_calls_of_a_warm_start():
     est.loss_ = 3e6  # more than a million times the reference
     guard.on_epoch_end(state)
     assert state.stopped and est.diverged_ is True
+
+
+def test_a_diverged_epoch_is_no_reference_for_the_next_call():
+    from sknn_backprop._training.controls import DivergenceGuard, TrainingState
+
+    est = MLPRegressor()
+    est.loss_curve_, est.diverged_ = [2.0, 1.0, 4e7], True  # the guard stopped at 4e7
+    guard = DivergenceGuard()
+    guard.on_train_begin(TrainingState(est, np.zeros(3), np.zeros(3)))
+    assert guard._reference == 2.0

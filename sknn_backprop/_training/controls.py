@@ -282,7 +282,10 @@ class DivergenceGuard(Control):
         self._last_finite = state.flat_p.copy()  # the weights at the end of the last good epoch
         self._good_start = self._last_finite.copy()  # ... and at its start
         self._message = None
-        earlier = [v for v in (state.estimator.loss_curve_ or ()) if np.isfinite(v)]
+        curve = list(state.estimator.loss_curve_ or ())
+        if getattr(state.estimator, "diverged_", False):
+            curve = curve[:-1]  # the epoch the guard stopped at is no reference
+        earlier = [v for v in curve if np.isfinite(v)]
         self._reference = max(earlier, default=-np.inf)
         self._first = True
 
