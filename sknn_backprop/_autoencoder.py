@@ -222,6 +222,12 @@ default='relu'
 
     def _build_network(self, n_features, n_outputs, rng, dtype):
         sizes = self._hidden_sizes()
+        if not sizes:
+            raise ValueError(
+                "An autoencoder needs a code layer: hidden_layer_sizes must hold at least "
+                f"one size (the last is the code's), got hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r}."
+            )
         init = init_function(self)
         encoder, fan_in = [], n_features
         for size in sizes:

@@ -36,12 +36,14 @@ from . import nn
 from ._class_weight import sample_weights
 from ._compute import ComputePolicyMixin
 from ._fitting import NetworkFitMixin, TrainingData
+from ._input_checks import warn_if_validation_unscaled
 from ._network import ACTIVATIONS
 from ._sklearn_callbacks import CallbackSupportMixin
 from ._training.controls import Control
 from ._training.rollback import transaction
 from ._training.solvers import STOCHASTIC_SOLVERS
 from ._views import WeightViewsMixin
+from ._warnings import user_warnings
 
 #: one-hot targets larger than this as floats stay boolean (the minibatches cast them)
 _FLOAT_TARGETS_BYTES = 2**20
@@ -218,7 +220,7 @@ class BaseNeuralNetwork(
         )
 
     def _fit(self, X, y, sample_weight=None, incremental=False, val=(None, None, None)):
-        with self._transaction(incremental):
+        with self._transaction(incremental), user_warnings():  # warnings at the user's line
             return self._fit_unsafe(X, y, sample_weight, incremental, val)
 
     def _transaction(self, incremental):
@@ -248,6 +250,7 @@ class BaseNeuralNetwork(
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         data = TrainingData(X, Y, y, sample_weight, self._validation_set(val, X.dtype))
+        warn_if_validation_unscaled(X, data.val.X if data.val else None)
         self._random_state = check_random_state(self.random_state)
         self._train(data, incremental, first_pass)
         return self

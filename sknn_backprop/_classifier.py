@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import (
 )
 
 from . import nn
+from ._warnings import user_warnings
 
 __all__ = ["ClassifierNetworkMixin", "encode_labels"]
 
@@ -185,7 +186,7 @@ class ClassifierNetworkMixin:
         self : object
             Trained model.
         """
-        with self._transaction(incremental=True):
+        with self._transaction(incremental=True), user_warnings():
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = LabelBinarizer()
                 if type_of_target(y).startswith("multilabel"):

@@ -68,6 +68,9 @@ class TrainingState:
         minibatches of an epoch; 0 for L-BFGS).
     best : ndarray or None
         The best weights so far, kept by :class:`EarlyStopping` on a validation set.
+    loss : float or None
+        The loss of the last minibatch (the stochastic loop sets it before
+        ``after_gradient``; ``None`` under L-BFGS).
     interrupted : bool
         Whether training was interrupted by Ctrl-C.
     stopped : bool
@@ -84,6 +87,7 @@ class TrainingState:
         self.best = None
         self.interrupted = False
         self.stopped = False
+        self.loss = None  # the last minibatch's loss (set by the loop before after_gradient)
 
     def request_stop(self):
         """Stop after this epoch."""
@@ -302,13 +306,34 @@ class EarlyStopping(Control):
 
 
 class DivergenceGuard(Control):
-    """Non-finite loss or weights: stop, restore the last finite weights, and warn.
+    """A loss or weights that blow up: stop, restore the last good weights, and warn.
 
-    The restored weights are the best ones when :class:`EarlyStopping` keeps
-    them, else those of the last finite epoch.  Divergence in the very first
-    epoch leaves nothing finite to restore: the fit then fails with
+    Two signs of divergence are checked after every epoch:
+
+    * **non-finite**: the epoch's loss or the weights are NaN or infinite.  The
+      weights of the last finite epoch are restored.
+    * **exploding while finite**: the epoch's mean loss exceeds ``growth``
+      (``1e6``) times the *reference loss*, the larger of the loss of this
+      call's first minibatch (the weights training started from) and the
+      largest loss of the earlier calls of a warm start or ``partial_fit``.  A
+      training step that works makes the loss smaller than at the start; one
+      million times larger means the weights have run away (softmax outputs
+      saturated on the wrong class, regression outputs a thousand times too
+      large), which no fit that goes on to converge passes through.  The weights
+      at the start of the last epoch whose loss stayed below the limit are
+      restored (the weights at the end of that epoch may already be on the way
+      up).  The check is skipped while the reference is not positive.
+
+    In both cases the best weights are restored instead when
+    :class:`EarlyStopping` keeps them.  A non-finite loss in the very first
+    epoch leaves nothing finite learned: the fit then fails with
     scikit-learn's "non-finite parameter weights" error.  After Ctrl-C the last
     finite weights are restored too.  It sets the estimator's ``diverged_``.
+
+    Parameters
+    ----------
+    growth : float, default=1e6
+        How many times the reference loss an epoch's loss may reach.
     """
 
     MESSAGE = (
@@ -316,25 +341,62 @@ class DivergenceGuard(Control):
         "non-finite. The last finite weights were restored; try a lower "
         "learning_rate_init, gradient clipping (clip_grad_norm) or scaling the input."
     )
+    EXPLODED = (
+        "Training diverged at iteration {n_iter}: the loss grew to {loss:.3g}, more than "
+        "{growth:.0e} times its value at the start of training ({reference:.3g}). The "
+        "weights from before it grew were restored; try a lower learning_rate_init, "
+        "gradient clipping (clip_grad_norm) or scaling the input."
+    )
+
+    def __init__(self, growth=1e6):
+        self.growth = growth
 
     def on_train_begin(self, state):
-        self._last_finite = state.flat_p.copy()
+        self._last_finite = state.flat_p.copy()  # the weights at the end of the last good epoch
+        self._good_start = self._last_finite.copy()  # ... and at its start
         self._message = None
+        curve = list(state.estimator.loss_curve_ or ())
+        if getattr(state.estimator, "diverged_", False):
+            curve = curve[:-1]  # the epoch the guard stopped at is no reference
+        earlier = [v for v in curve if np.isfinite(v)]
+        self._reference = max(earlier, default=-np.inf)
+        self._first = True
+
+    def after_gradient(self, state):
+        if self._first:  # the loss at the weights this call starts from
+            self._first = False
+            loss = getattr(state, "loss", None)
+            if loss is not None and np.isfinite(loss):
+                self._reference = max(self._reference, float(loss))
+
+    def _exploded(self, loss):
+        ref = self._reference
+        return ref > 0 and loss > self.growth * ref
 
     def on_epoch_end(self, state):
         est, flat_p = state.estimator, state.flat_p
-        if np.isfinite(est.loss_) and np.isfinite(flat_p).all():
+        finite = np.isfinite(est.loss_) and np.isfinite(flat_p).all()
+        if finite and not self._exploded(est.loss_):
+            # the start of this epoch becomes the last good start; keep its end
+            self._good_start, self._last_finite = self._last_finite, self._good_start
             self._last_finite[...] = flat_p
             return
         est.diverged_ = True
         state.optimizer = None  # its moments are non-finite too; a new fit starts afresh
         best = state.best
         no_finite_best = best is None or not np.isfinite(best).all()
-        if state.epoch == 0 and no_finite_best and est.n_iter_ <= 1:
+        if not finite and state.epoch == 0 and no_finite_best and est.n_iter_ <= 1:
             state.request_stop()  # nothing finite was learned: the fit fails
             return
-        np.copyto(flat_p, self._last_finite if best is None else best)
-        self._message = self.MESSAGE.format(n_iter=est.n_iter_)
+        if finite:
+            restore = self._good_start if no_finite_best else best
+            self._message = self.EXPLODED.format(
+                n_iter=est.n_iter_, loss=est.loss_, growth=self.growth, reference=self._reference
+            )
+        else:
+            restore = self._last_finite if best is None else best
+            self._message = self.MESSAGE.format(n_iter=est.n_iter_)
+        np.copyto(flat_p, restore)
         state.request_stop()
 
     def on_train_end(self, state):

@@ -131,7 +131,7 @@ def _overrides(controls, hook):
 
 def train_step(state, objective, xb, yb, swb, after_gradient=(), after_step=()):
     """One minibatch: gradient, gradient controls, optimizer step, step controls."""
-    loss = objective(xb, yb, swb)
+    loss = state.loss = objective(xb, yb, swb)
     for hook in after_gradient:
         hook(state)
     state.optimizer.step([state.flat_p], [state.flat_g])

@@ -552,7 +552,9 @@ class PReLU(Module):
         return np.where(x > 0, x, x * self.weight.astype(x.dtype, copy=False))
 
     def update_grad_input(self, x, grad_output):
-        return np.where(x > 0, grad_output, grad_output * self.weight)
+        # the slopes cast to the data's dtype: float32 in, float32 gradient out
+        slope = self.weight.astype(grad_output.dtype, copy=False)
+        return np.where(x > 0, grad_output, grad_output * slope)
 
     def acc_grad_parameters(self, x, grad_output, scale=1.0):
         contrib = np.where(x > 0, 0, x) * grad_output

@@ -45,13 +45,35 @@ def _weights(output, sample_weight):
 
 
 def _onehot(output, target):
-    """2-D float targets from class indices (or the targets themselves if 2-D)."""
+    """2-D float targets from class indices (or the targets themselves if 2-D).
+
+    Class indices must lie in ``[0, n_classes)``: a negative index (which numpy
+    would read from the end) raises, as PyTorch's criteria do.
+    """
     target = np.asarray(target)
     if target.ndim == 1 and output.ndim == 2 and output.shape[1] > 1:
+        idx = target.astype(np.intp)
+        if idx.size and (idx.min() < 0 or idx.max() >= output.shape[1]):
+            bad = idx.min() if idx.min() < 0 else idx.max()
+            raise ValueError(
+                f"Target {bad} is out of bounds: class indices must be in "
+                f"[0, {output.shape[1]}) for {output.shape[1]} output columns."
+            )
         onehot = np.zeros(output.shape, dtype=output.dtype)
-        onehot[np.arange(target.shape[0]), target.astype(np.intp)] = 1
+        onehot[np.arange(target.shape[0]), idx] = 1
         return onehot
     return _target(output, target)
+
+
+def _target_dot(y, a):
+    """Per-row ``sum_c y_ic a_ic`` with ``0 * -inf`` read as 0.
+
+    A ``-inf`` log-probability or logit of a class the row does not target adds
+    nothing (it would make the plain product NaN); the slow path runs only then.
+    """
+    with np.errstate(invalid="ignore"):
+        prod = np.where(y != 0, y * a, 0)
+    return prod.sum(axis=1)
 
 
 def _target(output, target):
@@ -267,7 +289,10 @@ class ClassNLLCriterion(_LabelSmoothing, Criterion):
     def forward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         y = _smooth(_onehot(output, target), self.label_smoothing, output.shape[-1])
-        return -_reduce(y * output, w, total)
+        if np.isfinite(output).all():
+            return -_reduce(y * output, w, total)
+        # a -inf log-probability: 0 * -inf at the classes a row does not target is 0
+        return -_reduce(_target_dot(y, output)[:, None], w, total)
 
     def backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
@@ -306,6 +331,8 @@ class CrossEntropyCriterion(_LabelSmoothing, Criterion):
         ysum = row_sum(y)
         # loss_i = sum_c y_ic (log sum_c' exp(z_ic') - z_ic)
         yz = np.einsum("ij,ij->i", y, p) if w is not None else np.vdot(y, p)
+        if np.isnan(yz).any() and not np.isnan(output).any():  # 0 * -inf: a -inf logit
+            yz = _target_dot(y, p) if w is not None else float(_target_dot(y, p).sum())
         np.exp(p, out=p)
         norm = row_sum(p)
         log_norm = np.log(norm)

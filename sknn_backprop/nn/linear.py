@@ -60,6 +60,10 @@ class Linear(WeightBias, Module):
         ``b``.
     grad_weight, grad_bias : ndarray
         Accumulated gradients, same shapes as ``weight`` and ``bias``.
+    output : ndarray of shape (N, n_out)
+        Output of the last ``forward`` (its buffer is reused by the next one of
+        the same shape, as :class:`Conv2d`'s is: copy it if you keep it;
+        ``infer`` returns a fresh array).
 
     Examples
     --------

@@ -92,6 +92,13 @@ class SGD(Optimizer):
     ``v <- momentum * v - lr * g``; the update is ``v`` (classical momentum) or
     ``momentum * v - lr * g`` (Nesterov's, scikit-learn's default).
 
+    This is scikit-learn's form: the velocity holds ``lr`` times the gradients.
+    PyTorch's ``SGD`` keeps ``b <- momentum * b + g`` and steps ``-lr * b`` (or
+    ``-lr * (g + momentum * b)`` with Nesterov); the two agree while the learning
+    rate is constant and differ once it changes ('invscaling', 'adaptive'): here
+    the past gradients keep the rates they were taken with, in PyTorch they are
+    rescaled by the current rate.
+
     Parameters
     ----------
     params : list of ndarray
@@ -132,6 +139,14 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2014), in place, with bias correction folded into the step.
+
+    scikit-learn's form: ``p <- p - lr_t m / (sqrt(v) + eps)`` with
+    ``lr_t = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``, so ``eps`` is added to the
+    square root of the *uncorrected* second moment (Kingma & Ba's Algorithm 1 note).
+    PyTorch's ``Adam`` adds ``eps`` after the bias correction,
+    ``lr m_hat / (sqrt(v_hat) + eps)``; the two differ only while ``sqrt(v_hat)`` is
+    within a few orders of magnitude of ``eps`` (here ``eps`` acts as
+    ``eps / sqrt(1 - beta_2^t)``, larger in the first steps).
 
     Parameters
     ----------
@@ -240,6 +255,9 @@ def _decay_counts(params, n_decay, decay_mask):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as PyTorch's ``AdamW``.
+
+    The decay is PyTorch's; the Adam step is :class:`Adam`'s, with ``eps`` placed
+    as scikit-learn places it (before the bias correction), not as PyTorch does.
 
     Each step first shrinks the decayed parameters, ``p <- (1 - lr * weight_decay) p``,
     then takes :class:`Adam`'s step.  The decay is not added to the gradient, so it

@@ -82,7 +82,12 @@ class MaxPool2d(_Pool2d):
     holds several equal maxima, the first one in row-major window order (top
     row first, then left to right) gets the whole gradient; where windows
     overlap (``stride < kernel_size``) an element collects the gradients of
-    every window it is the argmax of.
+    every window it is the argmax of.  A window holding NaN outputs NaN and
+    sends its gradient to its first NaN element, as PyTorch's ``MaxPool2d`` does
+    (the NaN is treated as the maximum).
+
+    ``forward`` returns a reused buffer, which the next ``forward`` of the same shape
+    overwrites (as :class:`Conv2d`'s does): copy the output if you keep it.
 
     Parameters
     ----------
@@ -140,6 +145,8 @@ class MaxPool2d(_Pool2d):
                 np.multiply(mask, argmax.dtype.type(o), out=tmp)
                 np.maximum(argmax, tmp, out=argmax)
             np.maximum(out, v, out=out)
+        if argmax is not None and np.isnan(np.sum(out)):  # rare: NaN (or inf - inf) inside
+            _argmax_to_nan(self._windows(x, *out.shape[2:]), argmax)
         return out
 
     def forward(self, x):
@@ -186,6 +193,18 @@ class MaxPool2d(_Pool2d):
         super().clear_state()
         self.argmax = None
         return self
+
+
+def _argmax_to_nan(windows, argmax):
+    """Point ``argmax`` of every window holding a NaN at its first NaN (PyTorch's rule).
+
+    The running ``>`` comparison never selects a NaN, while the forward's
+    ``np.maximum`` propagates it; this makes backward send the window's gradient
+    to the NaN that produced the output, as ``torch.nn.MaxPool2d`` does.
+    """
+    views = list(windows)
+    for o, v in reversed(views):  # in reverse, so the first NaN wins
+        argmax[np.isnan(v)] = o
 
 
 class AvgPool2d(_Pool2d):

@@ -258,3 +258,10 @@ def test_pickle_and_skops_keep_codes_and_the_tie(tied, tmp_path):
             other.partial_fit(X)
             assert other.model_.modules[2].tied is other.model_.modules[0]
             assert np.shares_memory(other.model_.modules[2].weight, other.coefs_[0])
+
+
+@pytest.mark.parametrize("sizes", [(), []])
+def test_no_code_layer_is_refused_naming_hidden_layer_sizes(sizes):
+    # before: IndexError: list index out of range
+    with pytest.raises(ValueError, match=r"needs a code layer: hidden_layer_sizes"):
+        MLPAutoencoder(hidden_layer_sizes=sizes, max_iter=1).fit(np.ones((10, 3)))

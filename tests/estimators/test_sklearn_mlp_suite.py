@@ -28,6 +28,10 @@ exec(
 _XFAIL = {
     "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs (we check gradients "
     "with nn.gradient_check instead)",
+    "test_mlp_diverging_loss": "asserts that the diverged epoch's validation score is NaN; "
+    "our divergence guard stops the fit as soon as the loss explodes while still finite "
+    "(docs/reliability.rst), so the last score is finite and diverged_ is True "
+    "(test_reliability_faults.py::test_sklearn_diverging_loss_is_caught_finite)",
 }
 for _name, _reason in _XFAIL.items():
     globals()[_name] = pytest.mark.xfail(reason=_reason, strict=True)(globals()[_name])

@@ -287,3 +287,131 @@ def test_convnet_keyboard_interrupt():
         est.fit(X, y)
     assert est.n_iter_ == 2
     _assert_finite_model(est, X)
+
+
+# -- a loss that explodes while staying finite (issue 24) ------------------------------
+
+
+def _exploding(name):
+    """An estimator and data on which ``sgd`` with ``learning_rate_init=1e3`` blows up."""
+    from sklearn.datasets import load_iris
+
+    from sknn_backprop import (
+        ConvNetClassifier,
+        MLPAutoencoder,
+        NeuralNetClassifier,
+        NeuralNetRegressor,
+    )
+
+    X, y = load_iris(return_X_y=True)
+    common = dict(solver="sgd", learning_rate_init=1e3, max_iter=30, random_state=0)
+    if name == "MLPClassifier":
+        return MLPClassifier(**common), X, y
+    if name == "MLPClassifier-bagged":
+        return MLPClassifier(n_estimators=2, **common), X, y
+    if name == "MLPRegressor":
+        return MLPRegressor(**common), X, X[:, 0] * 10
+    if name == "NeuralNetClassifier":
+        return NeuralNetClassifier(**common), X, y
+    if name == "NeuralNetRegressor":
+        return NeuralNetRegressor(**common), X, X[:, 0] * 10
+    if name == "MLPAutoencoder":
+        return MLPAutoencoder((3,), **common), X, None
+    assert name == "ConvNetClassifier"
+    images = np.random.default_rng(0).normal(size=(60, 16)) * 10
+    return (
+        ConvNetClassifier(conv_filters=(2,), hidden_layer_sizes=(), **common),
+        images,
+        (images[:, 0] > 0).astype(int),
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MLPClassifier",
+        "MLPClassifier-bagged",
+        "MLPRegressor",
+        "NeuralNetClassifier",
+        "NeuralNetRegressor",
+        "MLPAutoencoder",
+        "ConvNetClassifier",
+    ],
+)
+def test_a_finite_explosion_of_the_loss_is_divergence(name):
+    # before: the loss climbed to 1e17-1e30 and stayed finite; diverged_ stayed False
+    est, X, y = _exploding(name)
+    with pytest.warns(ConvergenceWarning, match="Training diverged at iteration"):
+        est.fit(X, y) if y is not None else est.fit(X)
+    assert est.diverged_ is True
+    out = est.transform(X) if y is None else est.predict(X)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("dataset", ["iris", "digits"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_issue_24_diverging_classifier_is_caught(dataset, seed):
+    from sklearn.datasets import load_digits, load_iris
+
+    X, y = (load_iris if dataset == "iris" else load_digits)(return_X_y=True)
+    est = MLPClassifier(solver="sgd", learning_rate_init=1e3, random_state=seed)
+    with pytest.warns(ConvergenceWarning, match="the loss grew to"):
+        est.fit(X, y)
+    assert est.diverged_ is True
+    # the weights from before the explosion: the loss there is the start's, not 1e20
+    assert est.loss_curve_[-1] > 1e6 * est.loss_curve_[0] or len(est.loss_curve_) == 1
+    assert np.isfinite(est.predict_proba(X)).all()
+
+
+def test_sklearn_diverging_loss_is_caught_finite():
+    # scikit-learn's test_mlp_diverging_loss: there the fit runs on to a NaN validation
+    # score; here the guard stops it while the loss is still finite
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    mlp = MLPRegressor(
+        hidden_layer_sizes=100,
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1,
+        max_iter=20,
+        early_stopping=True,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.warns(ConvergenceWarning, match="Training diverged"):
+            mlp.fit(X, y)
+    assert mlp.diverged_ is True
+    assert np.isfinite(mlp.best_validation_score_)
+    assert np.isfinite(mlp.predict(X)).all()
+
+
+def test_the_guard_compares_with_earlier_calls_of_a_warm_start():
+    # a partial_fit whose start is already near zero loss keeps the first call's scale
+    from sknn_backprop._training.controls import DivergenceGuard, TrainingState
+
+    est = MLPRegressor()
+    est.loss_curve_ = [2.0, 1.0, 1e-9]
+    guard = DivergenceGuard()
+    state = TrainingState(est, np.zeros(3), np.zeros(3))
+    guard.on_train_begin(state)
+    state.loss = 1e-9
+    guard.after_gradient(state)
+    assert guard._reference == 2.0
+    est.loss_, est.n_iter_, est.diverged_ = 1e-3, 1, False  # noisy, not divergence
+    guard.on_epoch_end(state)
+    assert not state.stopped and est.diverged_ is False
+    est.loss_ = 3e6  # more than a million times the reference
+    guard.on_epoch_end(state)
+    assert state.stopped and est.diverged_ is True
+
+
+def test_a_diverged_epoch_is_no_reference_for_the_next_call():
+    from sknn_backprop._training.controls import DivergenceGuard, TrainingState
+
+    est = MLPRegressor()
+    est.loss_curve_, est.diverged_ = [2.0, 1.0, 4e7], True  # the guard stopped at 4e7
+    guard = DivergenceGuard()
+    guard.on_train_begin(TrainingState(est, np.zeros(3), np.zeros(3)))
+    assert guard._reference == 2.0
