@@ -242,6 +242,6 @@ def test_n_jobs_docs_say_when_worker_processes_pay():
 
     from sknn_backprop import MLPClassifier
 
-    guide = (Path(__file__).resolve().parents[1] / "docs" / "estimators.rst").read_text()
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "estimators.rst").read_text()
     assert "**When** ``n_jobs`` **pays.**" in guide and "0.20 s with ``n_jobs=2``" in guide
     assert "a few tenths of a second" in MLPClassifier.__doc__
