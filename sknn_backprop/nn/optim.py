@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from . import _fast
 from .module import check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"]
@@ -225,7 +226,10 @@ class Adam(Optimizer):
         """Update ``params`` in place from ``grads``."""
         k, eps = self._step_scalars()
         b1, b2 = self.beta_1, self.beta_2
+        fast = _fast.on()
         for p, g, m, v in zip(params, grads, self._m_sums, self._v_sums):
+            if fast and _adam_fast(p, g, m, v, b1, b2, k, eps):
+                continue
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps)
 
@@ -255,6 +259,30 @@ def _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps):
     np.divide(mb, tb, out=tb)
     tb *= k
     pb -= tb
+
+
+@_fast.kernel
+def _adam_kernel(p, g, m, v, b1, b2, k, eps):
+    """:func:`_adam_block` in one compiled pass over 1-D arrays: the same operations
+    in the same order (scalars of the arrays' dtype), so bit-identical to it."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        mi = m[i] * b1 + gi
+        vi = v[i] * b2 + gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] -= mi / (np.sqrt(vi) + eps) * k
+
+
+def _adam_fast(p, g, m, v, b1, b2, k, eps):
+    """Adam's update of one array by :func:`_adam_kernel`; ``False`` if it does not apply."""
+    arrays = (p, g, m, v)
+    dt = p.dtype
+    if dt not in (np.float32, np.float64) or any(a.dtype != dt or not a.flags.c_contiguous for a in arrays):
+        return False
+    t = dt.type  # numpy's weak Python scalars take the arrays' dtype: so do these
+    _adam_kernel(*(a.reshape(-1) for a in arrays), t(b1), t(b2), t(k), t(eps))
+    return True
 
 
 def _decay_counts(params, n_decay, decay_mask):
