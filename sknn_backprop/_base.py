@@ -36,6 +36,7 @@ from ._training.loop import fit_stochastic
 from ._training.objective import Objective, sample_weights
 from ._training.rollback import transaction
 from ._training.solvers import STOCHASTIC_SOLVERS, objective_penalty
+from .nn import _fast
 
 MAX_SEED = np.iinfo(np.int32).max
 #: fitted attributes of a single network, which a bagged model keeps per member
@@ -457,6 +458,7 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         try:
             with self._blas_threads(X.shape[0]):
                 n_tasks = 1 if incremental else self.max_iter
+                _fast.choose(n_tasks, X.shape, flat_p.size)  # numba kernels: worth loading?
                 reporter = progress(self, X, data.y, max_subtasks=n_tasks)
                 if self.solver in STOCHASTIC_SOLVERS:
                     fit_stochastic(self, data, flat_p, flat_g, incremental, reporter)

@@ -23,13 +23,16 @@ back (or a fresh joblib worker's small bagging member) runs the numpy path.
 
 import os
 
-__all__ = ["on", "choose", "kernel", "setting", "forced"]
+__all__ = ["on", "choose", "kernel", "fits", "setting", "forced"]
 
 #: A fit's estimated saving per step: about this many seconds per parameter
 #: (Adam's single pass instead of ten) plus a fixed part per step (numpy calls
 #: saved); measured on MLP-synth and MLP-digits (docs/performance.rst).
 _SAVING_PER_PARAM_STEP = 1.5e-9
 _SAVING_PER_STEP = 20e-6
+#: ... and per input value of an epoch (the element-wise passes over the activations:
+#: pooling, col2im, the fused ReLU; what a ConvNet's epoch saves)
+_SAVING_PER_INPUT = 1e-8
 #: ... against what loading the kernels costs a process that has not used them.
 _LOAD_COST = 0.3
 
@@ -74,23 +77,38 @@ def on():
     return _state["on"]
 
 
-def choose(n_steps=None, n_params=0):
+def choose(n_epochs=None, shape=(0, 0), n_params=0):
     """Decide, at the start of a fit, whether it runs the compiled kernels.
 
-    ``n_steps`` (optimizer steps the fit may take) and ``n_params`` estimate
-    what the kernels save; below the cost of loading them in this process the
-    fit runs the numpy path.  Once loaded, every later fit of the process uses
-    them.  Returns the decision.
+    A fit of up to ``n_epochs`` epochs over data of ``shape`` (samples, features)
+    with ``n_params`` parameters: what the kernels would save (see the constants
+    above) against the cost of loading them in this process; once loaded, every
+    later fit of the process uses them.  ``n_epochs=None``: on if numba imports.
+    Returns the decision.
     """
     mode = setting()
     if mode == "off":
         _state["on"] = False
-    elif mode == "on" or _state["on"] or n_steps is None:
+    elif mode == "on" or _state["on"] or n_epochs is None:
         _state["on"] = _numba() is not None
     else:
-        saving = n_steps * (_SAVING_PER_STEP + _SAVING_PER_PARAM_STEP * n_params)
+        n, d = shape[0], (shape[1] if len(shape) > 1 else 1)
+        steps = n_epochs * -(-n // 200)
+        saving = steps * (_SAVING_PER_STEP + _SAVING_PER_PARAM_STEP * n_params)
+        saving += n_epochs * n * d * _SAVING_PER_INPUT
         _state["on"] = saving > _LOAD_COST and _numba() is not None
     return _state["on"]
+
+
+def fits(*arrays):
+    """Whether kernels take these arrays: C-contiguous float32 / float64 arrays of one dtype
+    (any other case runs the numpy code)."""
+    import numpy as np
+
+    dt = arrays[0].dtype
+    return dt in (np.float32, np.float64) and all(
+        isinstance(a, np.ndarray) and a.dtype == dt and a.flags.c_contiguous for a in arrays
+    )
 
 
 def _reset():

@@ -10,6 +10,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from . import _fast
+
 __all__ = ["Module", "Sequential", "WeightBias"]
 
 
@@ -273,6 +275,21 @@ class WeightBias:
             self.bias, self.grad_bias = params[1], grads[1]
 
 
+def _fused_relus(modules):
+    """Fast path (``_fast.py``): the indices ``i`` of the ``Linear`` layers with a bias
+    that an in-place ``ReLU`` follows, which ``Sequential`` runs as one fused layer."""
+    if not _fast.on():
+        return ()
+    from .activation import ReLU
+    from .linear import Linear
+
+    return {
+        i
+        for i, (m, nxt) in enumerate(zip(modules, modules[1:]))
+        if type(m) is Linear and m.bias is not None and type(nxt) is ReLU and nxt.inplace
+    }
+
+
 class Sequential(Module):
     """A chain of modules: the output of each is the input of the next.
 
@@ -319,8 +336,12 @@ class Sequential(Module):
         return iter(self.modules)
 
     def forward(self, x):
-        for m in self.modules:
-            x = m.forward(x)
+        fused = _fused_relus(self.modules)
+        for i, m in enumerate(self.modules):
+            if i in fused:  # fast path: a Linear and the ReLU after it, one compiled pass
+                x = m._forward_relu(x, self.modules[i + 1])
+            elif i - 1 not in fused:
+                x = m.forward(x)
         self.output = x
         return x
 
@@ -340,9 +361,16 @@ class Sequential(Module):
         first = 0
         if not need_input_grad:  # modules before the first parameter need no delta
             first = next((i for i, m in enumerate(mods) if m.parameters()[0]), len(mods))
+        fused = _fused_relus(mods)
         for i in range(len(mods) - 1, first - 1, -1):
             inp = mods[i - 1].output if i > 0 else x
-            if i == first and not need_input_grad:
+            if i in fused:  # done with the ReLU after it (fast path)
+                continue
+            if i - 1 in fused and i - 1 >= first:  # fast path: this ReLU and its Linear
+                inp = mods[i - 2].output if i > 1 else x
+                need = need_input_grad or i - 1 > first
+                grad_output = mods[i - 1]._backward_relu(inp, grad_output, mods[i], scale, need)
+            elif i == first and not need_input_grad:
                 mods[i].acc_grad_parameters(inp, grad_output, scale)
                 grad_output = None
             else:

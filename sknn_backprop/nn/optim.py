@@ -276,12 +276,10 @@ def _adam_kernel(p, g, m, v, b1, b2, k, eps):
 
 def _adam_fast(p, g, m, v, b1, b2, k, eps):
     """Adam's update of one array by :func:`_adam_kernel`; ``False`` if it does not apply."""
-    arrays = (p, g, m, v)
-    dt = p.dtype
-    if dt not in (np.float32, np.float64) or any(a.dtype != dt or not a.flags.c_contiguous for a in arrays):
+    if not _fast.fits(p, g, m, v):
         return False
-    t = dt.type  # numpy's weak Python scalars take the arrays' dtype: so do these
-    _adam_kernel(*(a.reshape(-1) for a in arrays), t(b1), t(b2), t(k), t(eps))
+    t = p.dtype.type  # numpy's weak Python scalars take the arrays' dtype: so do these
+    _adam_kernel(*(a.reshape(-1) for a in (p, g, m, v)), t(b1), t(b2), t(k), t(eps))
     return True
 
 
