@@ -14,7 +14,16 @@ input (C order or the convolutions' batch-last, see ``_im2col.py``).
 
 import numpy as np
 
-from ._im2col import _as_float, _buffer_like, _out_size, _pair, _pair_str, _transpose_4d
+from . import _fast
+from ._im2col import (
+    _as_float,
+    _batch_last,
+    _buffer_like,
+    _out_size,
+    _pair,
+    _pair_str,
+    _transpose_4d,
+)
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d"]
@@ -150,6 +159,9 @@ class MaxPool2d(_Pool2d):
         buf = _buffer_like(x)  # keep the input's layout
         out = buf(self.output, shape, x.dtype)
         self.argmax = buf(self.argmax, shape, idx_dtype)
+        if _fast.on() and _maxpool_fast(self, x, out, self.argmax):
+            self.output = out
+            return out
         self._buf_mask = buf(self._buf_mask, shape, np.bool_)
         self.output = self._pool(x, out, self.argmax, self._buf_mask)
         return self.output
@@ -169,9 +181,11 @@ class MaxPool2d(_Pool2d):
             grad_output = _transpose_4d(grad_output, buf(self._buf_g, grad_output.shape, dtype))
             self._buf_g = grad_output
         gi = buf(self.grad_input, x.shape, dtype)
+        tiled = self._tiled(x.shape, ho, wo)
+        if _fast.on() and _maxpool_backward_fast(self, grad_output, gi, tiled):
+            return gi
         mask = buf(self._buf_mask, grad_output.shape, np.bool_)
         self._buf_mask = mask
-        tiled = self._tiled(x.shape, ho, wo)
         if not tiled:
             gi.fill(0)
         for o, view in self._windows(gi, ho, wo):
@@ -186,6 +200,83 @@ class MaxPool2d(_Pool2d):
         super().clear_state()
         self.argmax = None
         return self
+
+
+# -- the fast path (numba, _fast.py) of MaxPool2d --------------------------------------
+# One compiled pass over the windows instead of a numpy pass per window offset and
+# per step (compare, scale, maximum): the same comparisons, the same first argmax on
+# ties, the same products and additions in the same order, so the same numbers (up to
+# the sign of a zero maximum tied with another zero).  The kernels see every array as
+# (P, H, W, Q), contiguous: (C, H, W, N) for the batch-last layout, (N C, H, W, 1) in C order.
+
+
+def _phwq(arrays, batch_last):
+    """The ``(N, C, H, W)`` arrays as C-contiguous ``(P, H, W, Q)`` views, all of one
+    layout; ``None`` if one of them is not stored so."""
+    if batch_last:
+        views = [a.transpose(1, 2, 3, 0) for a in arrays]
+    elif all(a.flags.c_contiguous for a in arrays):  # (then reshape is a view)
+        views = [a.reshape(a.shape[0] * a.shape[1], a.shape[2], a.shape[3], 1) for a in arrays]
+    else:
+        return None
+    return views if all(v.flags.c_contiguous for v in views) else None
+
+
+def _maxpool_fast(pool, x, out, argmax):
+    views = _phwq((x, out, argmax), _batch_last(x))
+    if views is None or not _fast.fits(views[0], views[1]) or x.size == 0:
+        return False
+    _maxpool_kernel(*views, *pool.kernel_size, *pool.stride)
+    return True
+
+
+def _maxpool_backward_fast(pool, g, gi, tiled):
+    views = _phwq((g, pool.argmax, gi), _batch_last(gi))
+    if views is None or not _fast.fits(views[0], views[2]) or gi.size == 0:
+        return False
+    _maxpool_backward_kernel(*views, *pool.kernel_size, *pool.stride, tiled, g.dtype.type(0))
+    return True
+
+
+@_fast.kernel
+def _maxpool_kernel(x, out, argmax, kh, kw, sh, sw):
+    """``MaxPool2d._pool``: running maximum over the window, first argmax on ties."""
+    P, Q = x.shape[0], x.shape[3]
+    ho, wo = out.shape[1], out.shape[2]
+    for p in range(P):
+        for i in range(ho):
+            for j in range(wo):
+                for q in range(Q):
+                    out[p, i, j, q] = x[p, i * sh, j * sw, q]
+                    argmax[p, i, j, q] = 0
+                for o in range(1, kh * kw):
+                    h, w = i * sh + o // kw, j * sw + o % kw
+                    for q in range(Q):
+                        v, m = x[p, h, w, q], out[p, i, j, q]
+                        if v > m:
+                            out[p, i, j, q] = v
+                            argmax[p, i, j, q] = o
+                        elif v != v:  # nan propagates, as np.maximum
+                            out[p, i, j, q] = v
+
+
+@_fast.kernel
+def _maxpool_backward_kernel(g, argmax, gi, kh, kw, sh, sw, tiled, zero):
+    """``MaxPool2d.update_grad_input``: each window's gradient to its argmax, offset by offset."""
+    P, ho, wo, Q = g.shape
+    if not tiled:
+        gi[...] = 0
+    for o in range(kh * kw):
+        for p in range(P):
+            for i in range(ho):
+                for j in range(wo):
+                    h, w = i * sh + o // kw, j * sw + o % kw
+                    for q in range(Q):
+                        if tiled:  # g * [argmax == o]: every element written once
+                            d = g[p, i, j, q]
+                            gi[p, h, w, q] = d if argmax[p, i, j, q] == o else d * zero
+                        elif argmax[p, i, j, q] == o:
+                            gi[p, h, w, q] += g[p, i, j, q]
 
 
 class AvgPool2d(_Pool2d):
