@@ -15,7 +15,7 @@ The fast path is used when numba imports, unless the environment variable
 ``SKNN_BACKPROP_NUMBA=0``; ``SKNN_BACKPROP_NUMBA=1`` uses it for every fit,
 however small.  numba is imported at the first fit that wants it, never at
 ``import sknn_backprop``.  Loading the kernels costs a fresh process about
-0.3 s even from numba's on-disk cache (``cache=True``; compiling them cold
+0.45 s of CPU even from numba's on-disk cache (``cache=True``; compiling them cold
 takes about 2 s, once per install), so an estimator's fit first asks
 :func:`choose` with the size of its work, and a fit too small to win that
 back (or a fresh joblib worker's small bagging member) runs the numpy path.
@@ -34,7 +34,7 @@ _SAVING_PER_STEP = 20e-6
 #: pooling, col2im, the fused ReLU; what a ConvNet's epoch saves)
 _SAVING_PER_INPUT = 1e-8
 #: ... against what loading the kernels costs a process that has not used them.
-_LOAD_COST = 0.3
+_LOAD_COST = 0.5
 
 _state = {"numba": None, "on": None}  # numba: None untried / False missing / module
 
