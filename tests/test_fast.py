@@ -96,21 +96,37 @@ def test_choose(monkeypatch):
 
 
 # -- the kernels, each against its numpy reference ----------------------------------------
+OPTIMIZERS = {
+    "Adam": lambda p: nn.Adam(p, learning_rate_init=0.01),
+    "AdamW": lambda p: nn.AdamW(p, learning_rate_init=0.01, weight_decay=0.1, n_decay=30_000),
+    "RMSprop": lambda p: nn.RMSprop(p, learning_rate_init=0.01),
+    "Adagrad": lambda p: nn.Adagrad(p),
+    "Adadelta": lambda p: nn.Adadelta(p),
+    "Adadelta(lr=0.5)": lambda p: nn.Adadelta(p, learning_rate_init=0.5),
+}
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_adam_kernel_is_adam_block(paths, dtype):
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_optimizer_kernels_are_their_block_loops(paths, dtype, name):
+    """``_adam_kernel`` against ``_adam_block`` (and the other optimizers' kernels
+    against their numpy block loops)."""
     rng = np.random.default_rng(0)
     p0 = rng.standard_normal(40_000).astype(dtype)  # more than one numpy block in float32
     grads = [rng.standard_normal(p0.size).astype(dtype) for _ in range(3)]
 
     def fit():
         p = p0.copy()
-        opt = nn.Adam([p], learning_rate_init=0.01)
+        opt = OPTIMIZERS[name]([p])
         for g in grads:
             opt.step([p], [g])
-        return p, opt._m_sums[0], opt._v_sums[0]
+        state = [v for v in vars(opt).values() if isinstance(v, list) and v]
+        return [p] + [a for lst in state for a in lst if isinstance(a, np.ndarray)]
 
-    for a, b in zip(*paths(fit)):
-        _bits_equal(a, b)
+    a, b = paths(fit)
+    assert len(a) >= 2
+    for u, v in zip(a, b):
+        _bits_equal(u, v)
 
 
 def _special(z):

@@ -363,7 +363,13 @@ class AdamW(Adam):
         k, eps = self._step_scalars()
         b1, b2 = self.beta_1, self.beta_2
         shrink = float(1.0 - self.learning_rate * self.weight_decay)
+        fast = _fast.on()
         for p, g, m, v, n_dec in zip(params, grads, self._m_sums, self._v_sums, self.decay_counts):
+            if fast and _fast.fits(p, g, m, v):  # compiled: the decay, then _adam_kernel
+                if shrink != 1.0 and n_dec:
+                    p.reshape(-1)[:n_dec] *= shrink
+                _adam_fast(p, g, m, v, b1, b2, k, eps)
+                continue
             start = 0
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 if shrink != 1.0 and start < n_dec:  # p <- (1 - lr lambda) p
@@ -421,7 +427,12 @@ class RMSprop(Optimizer):
         rho, root = self.rho, math.sqrt(1 - self.rho)
         # with v = (1 - rho) V:  lr g / (sqrt(v) + eps) = k g / (sqrt(V) + eps')
         k, eps = float(self.learning_rate / root), float(self.epsilon / root)
+        fast = _fast.on()
         for p, g, v in zip(params, grads, self._v_sums):
+            if fast and _fast.fits(p, g, v):  # the same in one compiled pass
+                t = p.dtype.type
+                _rmsprop_kernel(p.reshape(-1), g.reshape(-1), v.reshape(-1), t(rho), t(k), t(eps))
+                continue
             for pb, gb, vb, tb in self._blocks(p, g, v):
                 np.multiply(gb, gb, out=tb)  # V <- rho V + g^2
                 vb *= rho
@@ -431,6 +442,16 @@ class RMSprop(Optimizer):
                 np.divide(gb, tb, out=tb)
                 tb *= k
                 pb -= tb
+
+
+@_fast.kernel
+def _rmsprop_kernel(p, g, v, rho, k, eps):
+    """RMSprop's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        vi = v[i] * rho + gi * gi
+        v[i] = vi
+        p[i] -= gi / (np.sqrt(vi) + eps) * k
 
 
 class Adagrad(Optimizer):
@@ -476,7 +497,12 @@ class Adagrad(Optimizer):
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
         lr, eps = float(self.learning_rate), float(self.epsilon)
+        fast = _fast.on()
         for p, g, s in zip(params, grads, self.sums):
+            if fast and _fast.fits(p, g, s):  # the same in one compiled pass
+                t = p.dtype.type
+                _adagrad_kernel(p.reshape(-1), g.reshape(-1), s.reshape(-1), t(lr), t(eps))
+                continue
             for pb, gb, sb, tb in self._blocks(p, g, s):
                 np.multiply(gb, gb, out=tb)  # s <- s + g^2
                 sb += tb
@@ -485,6 +511,16 @@ class Adagrad(Optimizer):
                 np.divide(gb, tb, out=tb)
                 tb *= lr
                 pb -= tb
+
+
+@_fast.kernel
+def _adagrad_kernel(p, g, s, lr, eps):
+    """Adagrad's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        si = s[i] + gi * gi
+        s[i] = si
+        p[i] -= gi / (np.sqrt(si) + eps) * lr
 
 
 class Adadelta(Optimizer):
@@ -570,7 +606,13 @@ class Adadelta(Optimizer):
         # working set of Adam's step) instead of two.  12 passes a block, 13 when lr != 1.
         eps_d, eps_v = self._sync_eps(), float(self.epsilon)
         n_scratch = 1 if lr == 1.0 else 2
+        fast = _fast.on()
         for p, g, v, d in zip(params, grads, self._ve_sums, self._d_sums):
+            if fast and _fast.fits(p, g, v, d):  # the same in one compiled pass
+                t = p.dtype.type
+                flat = (a.reshape(-1) for a in (p, g, v, d))
+                _adadelta_kernel(*flat, t(rho), t(lr), lr != 1.0, t(eps_v), t(eps_d))
+                continue
             for pb, gb, vb, db, tb, *sb in self._blocks(p, g, v, d, n_scratch=n_scratch):
                 np.multiply(gb, gb, out=tb)  # V' <- rho V' + g^2 + eps
                 tb += eps_v
@@ -588,3 +630,15 @@ class Adadelta(Optimizer):
                 db *= rho  # D <- rho D + u^2
                 tb *= tb
                 db += tb
+
+
+@_fast.kernel
+def _adadelta_kernel(p, g, v, d, rho, lr, scaled, eps_v, eps_d):
+    """Adadelta's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        vi = v[i] * rho + (gi * gi + eps_v)
+        v[i] = vi
+        u = np.sqrt((d[i] + eps_d) / vi) * gi
+        p[i] -= u * lr if scaled else u
+        d[i] = d[i] * rho + u * u
