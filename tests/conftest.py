@@ -50,3 +50,14 @@ def both_paths(request, monkeypatch):
     _fast._reset()
     yield request.param
     _fast._reset()
+
+
+@pytest.fixture
+def numpy_path(monkeypatch):
+    """Force the numpy path (for tests of its own internals, e.g. its scratch blocks)."""
+    from sknn_backprop.nn import _fast
+
+    monkeypatch.setenv("SKNN_BACKPROP_NUMBA", "0")
+    _fast._reset()
+    yield
+    _fast._reset()
