@@ -23,6 +23,8 @@ back (or a fresh joblib worker's small bagging member) runs the numpy path.
 
 import os
 
+import numpy as np
+
 __all__ = ["on", "choose", "kernel", "fits", "setting", "forced"]
 
 #: A fit's estimated saving per step: about this many seconds per parameter
@@ -36,6 +38,7 @@ _SAVING_PER_INPUT = 1e-8
 #: ... against what loading the kernels costs a process that has not used them.
 _LOAD_COST = 0.5
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _state = {"numba": None, "on": None}  # numba: None untried / False missing / module
 
 
@@ -103,12 +106,13 @@ def choose(n_epochs=None, shape=(0, 0), n_params=0):
 def fits(*arrays):
     """Whether kernels take these arrays: C-contiguous float32 / float64 arrays of one dtype
     (any other case runs the numpy code)."""
-    import numpy as np
-
     dt = arrays[0].dtype
-    return dt in (np.float32, np.float64) and all(
-        isinstance(a, np.ndarray) and a.dtype == dt and a.flags.c_contiguous for a in arrays
-    )
+    if dt not in _FLOATS:
+        return False
+    for a in arrays:  # (a loop: this runs a few times a minibatch)
+        if not isinstance(a, np.ndarray) or a.dtype != dt or not a.flags.c_contiguous:
+            return False
+    return True
 
 
 def _reset():

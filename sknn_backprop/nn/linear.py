@@ -160,7 +160,7 @@ class Linear(WeightBias, Module):
         """``relu.forward(self.forward(x))`` with ``z + b`` and ``max(., 0)`` in one
         compiled pass (:func:`.activation.bias_relu`); the same array is both outputs."""
         out = _matmul_into(x, self.weight.T, self.output)
-        if self.bias is None or bias_relu(out, self.bias) is None:
+        if self.bias is None or not relu.inplace or bias_relu(out, self.bias) is None:
             if self.bias is not None:
                 out += self.bias
             self.output = out

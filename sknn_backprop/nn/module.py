@@ -275,19 +275,26 @@ class WeightBias:
             self.bias, self.grad_bias = params[1], grads[1]
 
 
-def _fused_relus(modules):
+def _fused_relus(seq):
     """Fast path (``_fast.py``): the indices ``i`` of the ``Linear`` layers with a bias
-    that an in-place ``ReLU`` follows, which ``Sequential`` runs as one fused layer."""
+    that an in-place ``ReLU`` follows, which ``Sequential`` runs as one fused layer
+    (cached on ``seq`` for its current list of modules)."""
     if not _fast.on():
         return ()
+    key = tuple(seq.modules)
+    cached = seq.__dict__.get("_buf_fused")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     from .activation import ReLU
     from .linear import Linear
 
-    return {
+    fused = {
         i
-        for i, (m, nxt) in enumerate(zip(modules, modules[1:]))
+        for i, (m, nxt) in enumerate(zip(key, key[1:]))
         if type(m) is Linear and m.bias is not None and type(nxt) is ReLU and nxt.inplace
     }
+    seq._buf_fused = (key, fused)
+    return fused
 
 
 class Sequential(Module):
@@ -336,7 +343,7 @@ class Sequential(Module):
         return iter(self.modules)
 
     def forward(self, x):
-        fused = _fused_relus(self.modules)
+        fused = _fused_relus(self)
         for i, m in enumerate(self.modules):
             if i in fused:  # fast path: a Linear and the ReLU after it, one compiled pass
                 x = m._forward_relu(x, self.modules[i + 1])
@@ -361,7 +368,7 @@ class Sequential(Module):
         first = 0
         if not need_input_grad:  # modules before the first parameter need no delta
             first = next((i for i, m in enumerate(mods) if m.parameters()[0]), len(mods))
-        fused = _fused_relus(mods)
+        fused = _fused_relus(self)
         for i in range(len(mods) - 1, first - 1, -1):
             inp = mods[i - 1].output if i > 0 else x
             if i in fused:  # done with the ReLU after it (fast path)

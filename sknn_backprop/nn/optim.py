@@ -279,7 +279,8 @@ def _adam_fast(p, g, m, v, b1, b2, k, eps):
     if not _fast.fits(p, g, m, v):
         return False
     t = p.dtype.type  # numpy's weak Python scalars take the arrays' dtype: so do these
-    _adam_kernel(*(a.reshape(-1) for a in (p, g, m, v)), t(b1), t(b2), t(k), t(eps))
+    flat = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    _adam_kernel(*flat, t(b1), t(b2), t(k), t(eps))
     return True
 
 
