@@ -282,3 +282,32 @@ def test_kernels_are_beside_their_numpy_code():
     assert optim._adam_kernel.py.__module__ == optim.__name__
     assert criterion._delta_kernel.py.__module__ == criterion.__name__
     assert activation._bias_relu_kernel.py.__module__ == activation.__name__
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 1), (3, 2)])
+def test_relu_fused_into_maxpool(paths, dtype, kernel, stride):
+    """Conv2d -> ReLU -> MaxPool2d: ``max(max_window(z), 0)`` in the pooling kernel gives
+    the numpy path's outputs and gradients (the ReLU's output is not stored, and the
+    argmax of a window with no positive value differs: its gradient is 0 either way)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 2, 12, 12)).astype(dtype)
+    side = (10 - kernel) // (stride or kernel) + 1
+
+    def run():
+        r = np.random.default_rng(0)
+        net = nn.Sequential(
+            nn.Conv2d(2, 4, 3, rng=r, dtype=dtype),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel, stride),
+            nn.Flatten(),
+            nn.Linear(4 * side**2, 3, rng=r, dtype=dtype),
+        )
+        out = net.forward(X).copy()
+        g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+        net.zero_grad_parameters()
+        gi = net.backward(X, g).copy()
+        return out, gi, net.get_parameters()[1].copy()
+
+    for a, b in zip(*paths(run)):
+        _bits_equal(a, b)

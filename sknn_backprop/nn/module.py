@@ -275,10 +275,11 @@ class WeightBias:
             self.bias, self.grad_bias = params[1], grads[1]
 
 
-def _fused_relus(seq):
-    """Fast path (``_fast.py``): the indices ``i`` of the ``Linear`` layers with a bias
-    that an in-place ``ReLU`` follows, which ``Sequential`` runs as one fused layer
-    (cached on ``seq`` for its current list of modules)."""
+def _fused_pairs(seq):
+    """Fast path (``_fast.py``): the indices ``i`` where ``Sequential`` runs modules ``i``
+    and ``i + 1`` as one fused layer: a ``Linear`` with a bias and the in-place ``ReLU``
+    after it (``Linear._forward_relu``), or a ``ReLU`` and the ``MaxPool2d`` after it
+    (``MaxPool2d._forward_relu``).  Cached on ``seq`` for its current list of modules."""
     if not _fast.on():
         return ()
     key = tuple(seq.modules)
@@ -287,14 +288,32 @@ def _fused_relus(seq):
         return cached[1]
     from .activation import ReLU
     from .linear import Linear
+    from .pooling import MaxPool2d
 
-    fused = {
-        i
-        for i, (m, nxt) in enumerate(zip(key, key[1:]))
-        if type(m) is Linear and m.bias is not None and type(nxt) is ReLU and nxt.inplace
-    }
+    fused = set()
+    for i, (m, nxt) in enumerate(zip(key, key[1:])):
+        if i - 1 in fused:
+            continue
+        if type(m) is Linear and m.bias is not None and type(nxt) is ReLU and nxt.inplace:
+            fused.add(i)
+        elif type(m) is ReLU and type(nxt) is MaxPool2d:
+            fused.add(i)
     seq._buf_fused = (key, fused)
     return fused
+
+
+def _pair_forward(a, b, x):
+    """Forward through the fused pair ``a, b`` (see :func:`_fused_pairs`)."""
+    if a.__class__.__name__ == "ReLU":
+        return b._forward_relu(x, a)
+    return a._forward_relu(x, b)
+
+
+def _pair_backward(a, b, x, grad_output, scale, need_input_grad):
+    """Backward through the fused pair ``a, b``; ``x`` is the input of ``a``."""
+    if a.__class__.__name__ == "ReLU":
+        return b._backward_relu(a.output, grad_output, a)
+    return a._backward_relu(x, grad_output, b, scale, need_input_grad)
 
 
 class Sequential(Module):
@@ -343,10 +362,10 @@ class Sequential(Module):
         return iter(self.modules)
 
     def forward(self, x):
-        fused = _fused_relus(self)
+        fused = _fused_pairs(self)
         for i, m in enumerate(self.modules):
-            if i in fused:  # fast path: a Linear and the ReLU after it, one compiled pass
-                x = m._forward_relu(x, self.modules[i + 1])
+            if i in fused:  # fast path: m and the next module in one compiled pass
+                x = _pair_forward(m, self.modules[i + 1], x)
             elif i - 1 not in fused:
                 x = m.forward(x)
         self.output = x
@@ -368,15 +387,15 @@ class Sequential(Module):
         first = 0
         if not need_input_grad:  # modules before the first parameter need no delta
             first = next((i for i, m in enumerate(mods) if m.parameters()[0]), len(mods))
-        fused = _fused_relus(self)
+        fused = _fused_pairs(self)
         for i in range(len(mods) - 1, first - 1, -1):
             inp = mods[i - 1].output if i > 0 else x
-            if i in fused:  # done with the ReLU after it (fast path)
+            if i in fused:  # done with the module after it (fast path)
                 continue
-            if i - 1 in fused and i - 1 >= first:  # fast path: this ReLU and its Linear
+            if i - 1 in fused and i - 1 >= first:  # fast path: this module and the one before
                 inp = mods[i - 2].output if i > 1 else x
                 need = need_input_grad or i - 1 > first
-                grad_output = mods[i - 1]._backward_relu(inp, grad_output, mods[i], scale, need)
+                grad_output = _pair_backward(mods[i - 1], mods[i], inp, grad_output, scale, need)
             elif i == first and not need_input_grad:
                 mods[i].acc_grad_parameters(inp, grad_output, scale)
                 grad_output = None

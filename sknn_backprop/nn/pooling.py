@@ -152,6 +152,7 @@ class MaxPool2d(_Pool2d):
         return out
 
     def forward(self, x):
+        self._relu_fused = False
         ho, wo = self._geometry(x)
         shape = x.shape[:2] + (ho, wo)
         kh, kw = self.kernel_size
@@ -170,7 +171,38 @@ class MaxPool2d(_Pool2d):
         ho, wo = self._geometry(x)
         return self._pool(x, _buffer_like(x)(None, x.shape[:2] + (ho, wo), x.dtype))
 
+    # -- the fast path: the ReLU before this layer and this layer (see nn.Sequential) -------
+    def _forward_relu(self, x, relu):
+        """``self.forward(relu.forward(x))`` as ``max(max_window(x), 0)``, one compiled pass:
+        the pooled values and the gradients are the same, ``x`` is left as it is (the
+        ReLU's output is not needed: ``relu.output`` is ``x``), and ``argmax`` points at
+        the window's largest ``x`` where that is not positive (its gradient is 0 anyway)."""
+        ho, wo = self._geometry(x)
+        shape = x.shape[:2] + (ho, wo)
+        kh, kw = self.kernel_size
+        buf = _buffer_like(x)
+        out = buf(self.output, shape, x.dtype)
+        self.argmax = buf(self.argmax, shape, np.min_scalar_type(kh * kw - 1))
+        self._relu_fused = _maxpool_fast(self, x, out, self.argmax, relu=True)
+        if not self._relu_fused:
+            return self.forward(relu.forward(x))
+        relu.output = x
+        self.output = out
+        return out
+
+    def _backward_relu(self, x, grad_output, relu):
+        """``relu.backward(.., self.backward(x, grad_output))``: each window's gradient to
+        its argmax where the pooled value is positive, one compiled pass."""
+        if not getattr(self, "_relu_fused", False):  # the forward ran unfused
+            return relu.backward(relu.output, self.backward(x, grad_output))
+        gi = self._grad_input(x, grad_output, relu=True)
+        self.grad_input = relu.grad_input = gi
+        return gi
+
     def update_grad_input(self, x, grad_output):
+        return self._grad_input(x, grad_output)
+
+    def _grad_input(self, x, grad_output, relu=False):
         if self.argmax is None or self.argmax.shape != grad_output.shape:
             raise ValueError("MaxPool2d.backward needs the forward of the same batch first.")
         ho, wo = grad_output.shape[2:]
@@ -182,7 +214,7 @@ class MaxPool2d(_Pool2d):
             self._buf_g = grad_output
         gi = buf(self.grad_input, x.shape, dtype)
         tiled = self._tiled(x.shape, ho, wo)
-        if _fast.on() and _maxpool_backward_fast(self, grad_output, gi, tiled):
+        if _fast.on() and _maxpool_backward_fast(self, grad_output, gi, tiled, relu):
             return gi
         mask = buf(self._buf_mask, grad_output.shape, np.bool_)
         self._buf_mask = mask
@@ -194,6 +226,8 @@ class MaxPool2d(_Pool2d):
                 np.multiply(grad_output, mask, out=view)
             else:
                 np.add(view, grad_output, out=view, where=mask)
+        if relu:  # after a fused forward (x is the ReLU's input): its mask
+            np.multiply(gi, x > 0, out=gi)
         return gi
 
     def clear_state(self):
@@ -222,24 +256,25 @@ def _phwq(arrays, batch_last):
     return views if all(v.flags.c_contiguous for v in views) else None
 
 
-def _maxpool_fast(pool, x, out, argmax):
+def _maxpool_fast(pool, x, out, argmax, relu=False):
     views = _phwq((x, out, argmax), _batch_last(x))
     if views is None or not _fast.fits(views[0], views[1]) or x.size == 0:
         return False
-    _maxpool_kernel(*views, *pool.kernel_size, *pool.stride)
+    _maxpool_kernel(*views, *pool.kernel_size, *pool.stride, relu, x.dtype.type(0))
     return True
 
 
-def _maxpool_backward_fast(pool, g, gi, tiled):
-    views = _phwq((g, pool.argmax, gi), _batch_last(gi))
-    if views is None or not _fast.fits(views[0], views[2]) or gi.size == 0:
+def _maxpool_backward_fast(pool, g, gi, tiled, relu=False):
+    views = _phwq((g, pool.argmax, gi, pool.output), _batch_last(gi))
+    if views is None or not _fast.fits(views[0], views[2], views[3]) or gi.size == 0:
         return False
-    _maxpool_backward_kernel(*views, *pool.kernel_size, *pool.stride, tiled, g.dtype.type(0))
+    k, s = pool.kernel_size, pool.stride
+    _maxpool_backward_kernel(*views, *k, *s, tiled, relu, g.dtype.type(0))
     return True
 
 
 @_fast.kernel
-def _maxpool_kernel(x, out, argmax, kh, kw, sh, sw):
+def _maxpool_kernel(x, out, argmax, kh, kw, sh, sw, relu, zero):
     """``MaxPool2d._pool``: running maximum over the window, first argmax on ties."""
     P, Q = x.shape[0], x.shape[3]
     ho, wo = out.shape[1], out.shape[2]
@@ -258,25 +293,40 @@ def _maxpool_kernel(x, out, argmax, kh, kw, sh, sw):
                             argmax[p, i, j, q] = o
                         elif v != v:  # nan propagates, as np.maximum
                             out[p, i, j, q] = v
+                if relu:  # the ReLU before the pooling: max(max(x), 0) = max(max(x, 0))
+                    for q in range(Q):
+                        m = out[p, i, j, q]
+                        out[p, i, j, q] = m if m > 0 or m != m else zero
 
 
 @_fast.kernel
-def _maxpool_backward_kernel(g, argmax, gi, kh, kw, sh, sw, tiled, zero):
+def _maxpool_backward_kernel(g, argmax, gi, out, kh, kw, sh, sw, tiled, relu, zero):
     """``MaxPool2d.update_grad_input``: each window's gradient to its argmax, offset by offset."""
     P, ho, wo, Q = g.shape
-    if not tiled:
-        gi[...] = 0
+    if tiled:  # g * [argmax == o]: every element written once, window by window
+        for p in range(P):
+            for i in range(ho):
+                for j in range(wo):
+                    for o in range(kh * kw):
+                        h, w = i * sh + o // kw, j * sw + o % kw
+                        for q in range(Q):
+                            d = g[p, i, j, q]
+                            if relu and not out[p, i, j, q] > 0:  # the ReLU's mask
+                                d = d * zero
+                            gi[p, h, w, q] = d if argmax[p, i, j, q] == o else d * zero
+        return
+    gi[...] = 0  # overlapping windows: added offset by offset, numpy's order
     for o in range(kh * kw):
         for p in range(P):
             for i in range(ho):
                 for j in range(wo):
                     h, w = i * sh + o // kw, j * sw + o % kw
                     for q in range(Q):
-                        if tiled:  # g * [argmax == o]: every element written once
+                        if argmax[p, i, j, q] == o:
                             d = g[p, i, j, q]
-                            gi[p, h, w, q] = d if argmax[p, i, j, q] == o else d * zero
-                        elif argmax[p, i, j, q] == o:
-                            gi[p, h, w, q] += g[p, i, j, q]
+                            if relu and not out[p, i, j, q] > 0:
+                                d = d * zero
+                            gi[p, h, w, q] += d
 
 
 class AvgPool2d(_Pool2d):
