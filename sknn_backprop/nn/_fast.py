@@ -1,8 +1,11 @@
 """The switch of the optional compiled fast path (numba, the ``fast`` extra).
 
 Nothing here is a lecture equation.  A few hot loops of the engine have a numba
-kernel written beside the numpy code it replaces (``_adam_kernel`` in
-``optim.py``, ``_bias_relu`` and ``_relu_mask_col_sum`` in ``activation.py``, ...);
+kernel written beside the numpy code it replaces (``_adam_kernel`` and the other
+optimizers' in ``optim.py``, ``_bias_relu_kernel`` and ``_relu_mask_col_sum_kernel``
+in ``activation.py``, ``_shift_kernel`` and ``_delta_kernel`` in ``criterion.py``,
+``_maxpool_kernel`` and ``_maxpool_backward_kernel`` in ``pooling.py``,
+``_col2im_kernel`` in ``_im2col.py``; ``Sequential`` runs the fused pairs);
 the numpy code stays the reference, and a test pins every kernel to it.  The
 hot code asks :func:`on` and takes the kernel when it says so::
 
@@ -14,9 +17,9 @@ hot code asks :func:`on` and takes the kernel when it says so::
 The fast path is used when numba imports, unless the environment variable
 ``SKNN_BACKPROP_NUMBA=0``; ``SKNN_BACKPROP_NUMBA=1`` uses it for every fit,
 however small.  numba is imported at the first fit that wants it, never at
-``import sknn_backprop``.  Loading the kernels costs a fresh process about
-0.45 s of CPU even from numba's on-disk cache (``cache=True``; compiling them cold
-takes about 2 s, once per install), so an estimator's fit first asks
+``import sknn_backprop``.  Loading the kernels costs a fresh process 0.4-0.7 s
+of CPU even from numba's on-disk cache (``cache=True``; compiling them cold took
+4 s on a loaded 2-core host, once per install), so an estimator's fit first asks
 :func:`choose` with the size of its work, and a fit too small to win that
 back (or a fresh joblib worker's small bagging member) runs the numpy path.
 """
@@ -33,8 +36,9 @@ __all__ = ["on", "choose", "kernel", "fits", "setting", "forced"]
 _SAVING_PER_PARAM_STEP = 1.5e-9
 _SAVING_PER_STEP = 20e-6
 #: ... and per input value of an epoch (the element-wise passes over the activations:
-#: pooling, col2im, the fused ReLU; what a ConvNet's epoch saves)
-_SAVING_PER_INPUT = 1e-8
+#: the fused ReLU, pooling, col2im): 3e-8 s on MLP-synth and MLP-digits; a ConvNet saves
+#: about 2e-7 s (its activations have channels), so the rule is cautious for it
+_SAVING_PER_INPUT = 3e-8
 #: ... against what loading the kernels costs a process that has not used them.
 _LOAD_COST = 0.5
 
