@@ -239,7 +239,7 @@ def test_maxpool_kernels(paths, dtype, batch_last, kernel, stride, shape):
     def run():
         pool = nn.MaxPool2d(kernel, stride)
         out = pool.forward(x).copy()
-        return out, pool.argmax.copy(), pool.backward(x, g).copy()
+        return out, pool.argmax.copy(), pool.backward(x, g).copy(), pool.infer(x)
 
     for a, b in zip(*paths(run)):
         _bits_equal(a, b)

@@ -169,7 +169,13 @@ class MaxPool2d(_Pool2d):
 
     def infer(self, x, owned=False):
         ho, wo = self._geometry(x)
-        return self._pool(x, _buffer_like(x)(None, x.shape[:2] + (ho, wo), x.dtype))
+        buf, shape = _buffer_like(x), x.shape[:2] + (ho, wo)
+        out = buf(None, shape, x.dtype)
+        if _fast.on():  # the compiled pass (its argmax is thrown away)
+            argmax = buf(None, shape, np.min_scalar_type(np.prod(self.kernel_size) - 1))
+            if _maxpool_fast(self, x, out, argmax):
+                return out
+        return self._pool(x, out)
 
     # -- the fast path: the ReLU before this layer and this layer (see nn.Sequential) -------
     def _forward_relu(self, x, relu):
