@@ -262,25 +262,29 @@ def _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps):
 
 
 @_fast.kernel
-def _adam_kernel(p, g, m, v, b1, b2, k, eps):
+def _adam_kernel(p, g, m, v, b1, b2, k, eps, shrink, n_decay):
     """:func:`_adam_block` in one compiled pass over 1-D arrays: the same operations
-    in the same order (scalars of the arrays' dtype), so bit-identical to it."""
+    in the same order (scalars of the arrays' dtype), so bit-identical to it.  AdamW's
+    decay ``p <- shrink p`` of the first ``n_decay`` elements comes first, as in its step."""
     for i in range(p.shape[0]):
         gi = g[i]
+        pi = p[i] * shrink if i < n_decay else p[i]
         mi = m[i] * b1 + gi
         vi = v[i] * b2 + gi * gi
         m[i] = mi
         v[i] = vi
-        p[i] -= mi / (np.sqrt(vi) + eps) * k
+        p[i] = pi - mi / (np.sqrt(vi) + eps) * k
 
 
-def _adam_fast(p, g, m, v, b1, b2, k, eps):
-    """Adam's update of one array by :func:`_adam_kernel`; ``False`` if it does not apply."""
+def _adam_fast(p, g, m, v, b1, b2, k, eps, shrink=1.0, n_decay=0):
+    """Adam's (AdamW's) update of one array by :func:`_adam_kernel`; ``False`` if it does
+    not apply."""
     if not _fast.fits(p, g, m, v):
         return False
     t = p.dtype.type  # numpy's weak Python scalars take the arrays' dtype: so do these
     flat = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
-    _adam_kernel(*flat, t(b1), t(b2), t(k), t(eps))
+    n_decay = n_decay if shrink != 1.0 else 0
+    _adam_kernel(*flat, t(b1), t(b2), t(k), t(eps), t(shrink), n_decay)
     return True
 
 
@@ -366,11 +370,8 @@ class AdamW(Adam):
         shrink = float(1.0 - self.learning_rate * self.weight_decay)
         fast = _fast.on()
         for p, g, m, v, n_dec in zip(params, grads, self._m_sums, self._v_sums, self.decay_counts):
-            if fast and _fast.fits(p, g, m, v):  # compiled: the decay, then _adam_kernel
-                if shrink != 1.0 and n_dec:
-                    p.reshape(-1)[:n_dec] *= shrink
-                _adam_fast(p, g, m, v, b1, b2, k, eps)
-                continue
+            if fast and _adam_fast(p, g, m, v, b1, b2, k, eps, shrink, n_dec):
+                continue  # the decay and Adam's step in one compiled pass
             start = 0
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 if shrink != 1.0 and start < n_dec:  # p <- (1 - lr lambda) p
