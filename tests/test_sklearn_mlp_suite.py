@@ -26,6 +26,7 @@ exec(
     )
 )
 
+
 @pytest.fixture(autouse=True)
 def _on_both_paths(both_paths):
     """Every collected test, with the fast path forced on and forced off."""
