@@ -168,6 +168,8 @@ class NetworkFitMixin:
         self.model_.train()
         try:
             with self._blas_threads(X.shape[0]):
+                n_epochs = 1 if incremental else self.max_iter
+                nn.choose_fast_path(n_epochs, X.shape, flat_p.size)  # numba: worth loading?
                 self._train_with_core(data, flat_p, flat_g, incremental)
         finally:
             self.model_.eval()

@@ -17,6 +17,7 @@ whose rows are samples.
 """
 
 from . import embedding, init, layers, normalization, optim, table
+from ._fast import choose as choose_fast_path
 from .activation import (
     GELU,
     SELU,
@@ -123,6 +124,7 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "gradient_check",
+    "choose_fast_path",
     "embedding",
     "init",
     "layers",

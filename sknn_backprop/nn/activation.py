@@ -12,7 +12,8 @@ layer, whose output nothing else needs.
 import numpy as np
 from scipy.special import expit, ndtr
 
-from ._ops import row_max, row_sum
+from . import _fast
+from ._ops import _GEMV_MAX, row_max, row_sum
 from .module import Module, check_real
 
 __all__ = [
@@ -100,12 +101,79 @@ class Tanh(_Elementwise):
 class ReLU(_Elementwise):
     """Rectified linear unit ``f(z) = max(0, z)``; ``f' = [a > 0]``."""
 
+    def fuses_with(self, nxt):
+        return getattr(nxt, "absorbs_relu", False)  # a MaxPool2d takes the ReLU in
+
+    def fused_forward(self, nxt, x):
+        return nxt._forward_relu(x, self)
+
+    def fused_backward(self, nxt, x, grad_output, scale, need_input_grad):
+        return nxt._backward_relu(self.output, grad_output, self)
+
     def _f(self, x, out):
         return np.maximum(x, 0, out=out)
 
     def _df(self, x, g, out):
         # multiplying by the boolean mask is ~10x faster than masked assignment
         return np.multiply(g, self.output > 0, out=out)
+
+
+# -- the fast path (numba, _fast.py): ReLU fused with the Linear layer before it ----------
+# ``nn.Sequential`` runs a ``Linear`` with a bias followed by an in-place ``ReLU`` through
+# these two kernels when the fast path is on: forward ``a = max(z + b, 0)`` in one pass
+# instead of two, backward ``delta = g * [a > 0]`` with the bias gradient
+# ``dL/db = sum_rows delta`` in the same pass.  The same operations in numpy's order:
+# bit-identical to ``Linear`` + ``ReLU``.
+
+
+@_fast.kernel
+def _bias_relu_kernel(z, b, zero):
+    n, k = z.shape
+    for i in range(n):
+        for j in range(k):
+            s = z[i, j] + b[j]
+            z[i, j] = s if s > 0 or s != s else zero  # np.maximum(s, 0): +0, nan kept
+
+
+@_fast.kernel
+def _relu_mask_col_sum_kernel(g, a, out, zero):
+    n, k = g.shape
+    for i in range(n):
+        for j in range(k):
+            d = g[i, j]
+            if not a[i, j] > 0:
+                d = d * zero  # g * False, as numpy: 0 (or nan where g is inf / nan)
+            g[i, j] = d
+            if i == 0:
+                out[j] = d  # np.add.reduce(axis=0): the first row, then the others added
+            else:
+                out[j] += d
+
+
+def bias_relu(z, b):
+    """``np.maximum(z + b, 0)`` in place over the 2-D ``z`` (one compiled pass); ``None``
+    if the kernel does not apply (then nothing was written)."""
+    if z.ndim != 2 or b.ndim != 1 or not _fast.fits(z, b):
+        return None
+    _bias_relu_kernel(z, b, z.dtype.type(0))
+    return z
+
+
+def relu_mask_col_sum(g, a, out=None):
+    """``g *= a > 0`` in place and return ``g.sum(axis=0)`` (into ``out`` if given), in one
+    compiled pass; ``None`` if the kernel does not apply (then nothing was written).
+
+    Only where ``_ops.col_sum`` reduces with ``np.add.reduce`` (whose order of
+    additions the kernel follows); its small-batch GEMV adds in the BLAS's order.
+    """
+    if g.ndim != 2 or g.shape != a.shape or g.size < _GEMV_MAX or not _fast.fits(g, a):
+        return None
+    if out is None:
+        out = np.empty(g.shape[1], g.dtype)
+    elif not _fast.fits(g, out) or out.shape != g.shape[1:]:
+        return None
+    _relu_mask_col_sum_kernel(g, a, out, g.dtype.type(0))
+    return out
 
 
 class LeakyReLU(_Elementwise):

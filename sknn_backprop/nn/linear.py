@@ -4,6 +4,7 @@ RealMLP's neural-tangent parametrisation ``z = W a / sqrt(n_in) + c b``."""
 import numpy as np
 
 from ._ops import col_sum
+from .activation import ReLU, bias_relu, relu_mask_col_sum
 from .init import INITIALIZERS
 from .module import Module, WeightBias, check_int, check_real
 
@@ -129,7 +130,7 @@ class Linear(WeightBias, Module):
         # back-propagation equation (2): dL/da^{l-1} = (W^l)^T delta^l
         return _matmul_into(grad_output, self.weight, self.grad_input)
 
-    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+    def acc_grad_parameters(self, x, grad_output, scale=1.0, _bias_sum=None):
         # After zero_grad_parameters() the first accumulation writes the product
         # straight into grad_weight (no zero-fill, no temporary, no extra pass).
         fresh = self._grad_is_zero
@@ -150,11 +151,53 @@ class Linear(WeightBias, Module):
                 self.grad_weight += gw
         if self.bias is not None:
             # back-propagation equation (3): dL/db = delta, summed over the batch
-            gb = col_sum(grad_output, out=self.grad_bias if fresh else None)
+            if _bias_sum is None:
+                gb = col_sum(grad_output, out=self.grad_bias if fresh else None)
+            else:  # computed by the fast path (_backward_relu), into grad_bias if fresh
+                gb = _bias_sum
             if scale != 1.0:
                 gb *= scale
             if not fresh:
                 self.grad_bias += gb
+
+    # -- the fast path: this layer and the in-place ReLU after it (see nn.Sequential) ----
+    def fuses_with(self, nxt):
+        return self.bias is not None and type(nxt) is ReLU and nxt.inplace
+
+    def fused_forward(self, nxt, x):
+        return self._forward_relu(x, nxt)
+
+    def fused_backward(self, nxt, x, grad_output, scale, need_input_grad):
+        return self._backward_relu(x, grad_output, nxt, scale, need_input_grad)
+
+    def _forward_relu(self, x, relu):
+        """``relu.forward(self.forward(x))`` with ``z + b`` and ``max(., 0)`` in one
+        compiled pass (:func:`.activation.bias_relu`); the same array is both outputs."""
+        out = _matmul_into(x, self.weight.T, self.output)
+        if self.bias is None or not relu.inplace or bias_relu(out, self.bias) is None:
+            if self.bias is not None:
+                out += self.bias
+            self.output = out
+            return relu.forward(out)
+        self.output = relu.output = out
+        return out
+
+    def _backward_relu(self, x, grad_output, relu, scale, need_input_grad=True):
+        """``self.backward(x, relu.backward(self.output, grad_output))`` with ReLU's
+        mask and the bias gradient in one compiled pass
+        (:func:`.activation.relu_mask_col_sum`); ``dL/dx`` only if ``need_input_grad``."""
+        gb = None
+        if self.bias is not None and relu.inplace:
+            out = self.grad_bias if self._grad_is_zero else None
+            gb = relu_mask_col_sum(grad_output, relu.output, out)
+        if gb is None:
+            g = relu.backward(self.output, grad_output, scale)
+        else:
+            g = relu.grad_input = grad_output  # masked in place, as the in-place ReLU does
+        if need_input_grad:
+            self.grad_input = self.update_grad_input(x, g)
+        self.acc_grad_parameters(x, g, scale, _bias_sum=gb)
+        return self.grad_input if need_input_grad else None
 
     def zero_grad_parameters(self, lazy=False):
         """Zero the gradients; the next backward then writes instead of adding.

@@ -10,6 +10,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from . import _fast
+
 __all__ = ["Module", "Sequential", "WeightBias"]
 
 
@@ -106,6 +108,19 @@ class Module:
         may overwrite it instead of allocating.
         """
         return self.update_output(x)
+
+    # -- the fast path's fused pairs (``_fast.py``; Sequential asks) ---------------
+    def fuses_with(self, nxt):
+        """Whether this module and ``nxt`` after it run as one fused layer on the fast path."""
+        return False
+
+    def fused_forward(self, nxt, x):  # pragma: no cover - modules that fuse override this
+        """Forward through this module and ``nxt`` as one layer (see :meth:`fuses_with`)."""
+        raise NotImplementedError
+
+    def fused_backward(self, nxt, x, grad_output, scale, need_input_grad):  # pragma: no cover
+        """Backward through the fused pair; ``x`` is this module's input."""
+        raise NotImplementedError
 
     # -- parameters -----------------------------------------------------------------
     def parameters(self):
@@ -325,6 +340,25 @@ class WeightBias:
             self.bias, self.grad_bias = params[1], grads[1]
 
 
+def _fused_pairs(seq):
+    """Fast path (``_fast.py``): the indices ``i`` where ``Sequential`` runs modules ``i``
+    and ``i + 1`` as one fused layer (``modules[i].fuses_with(modules[i + 1])``: a
+    ``Linear`` with a bias and the in-place ``ReLU`` after it, or a ``ReLU`` and the
+    ``MaxPool2d`` after it).  Cached on ``seq`` for its current list of modules."""
+    if not _fast.on():
+        return ()
+    key = tuple(seq.modules)
+    cached = seq.__dict__.get("_buf_fused")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    fused = set()
+    for i, (m, nxt) in enumerate(zip(key, key[1:])):
+        if i - 1 not in fused and m.fuses_with(nxt):
+            fused.add(i)
+    seq._buf_fused = (key, fused)
+    return fused
+
+
 class Sequential(Module):
     """A chain of modules: the output of each is the input of the next.
 
@@ -371,8 +405,12 @@ class Sequential(Module):
         return iter(self.modules)
 
     def forward(self, x):
-        for m in self.modules:
-            x = m.forward(x)
+        fused = _fused_pairs(self)
+        for i, m in enumerate(self.modules):
+            if i in fused:  # fast path: m and the next module in one compiled pass
+                x = m.fused_forward(self.modules[i + 1], x)
+            elif i - 1 not in fused:
+                x = m.forward(x)
         self.output = x
         return x
 
@@ -392,9 +430,16 @@ class Sequential(Module):
         first = 0
         if not need_input_grad:  # modules before the first parameter need no delta
             first = next((i for i, m in enumerate(mods) if m.parameters()[0]), len(mods))
+        fused = _fused_pairs(self)
         for i in range(len(mods) - 1, first - 1, -1):
             inp = mods[i - 1].output if i > 0 else x
-            if i == first and not need_input_grad:
+            if i in fused:  # done with the module after it (fast path)
+                continue
+            if i - 1 in fused and i - 1 >= first:  # fast path: this module and the one before
+                inp = mods[i - 2].output if i > 1 else x
+                need = need_input_grad or i - 1 > first
+                grad_output = mods[i - 1].fused_backward(mods[i], inp, grad_output, scale, need)
+            elif i == first and not need_input_grad:
                 mods[i].acc_grad_parameters(inp, grad_output, scale)
                 grad_output = None
             else:

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from . import _fast
 from .module import check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"]
@@ -201,7 +202,10 @@ class Adam(Optimizer):
         """Update ``params`` in place from ``grads``."""
         k, eps = self._step_scalars()
         b1, b2 = self.beta_1, self.beta_2
+        fast = _fast.on()
         for p, g, m, v in zip(params, grads, self._m_sums, self._v_sums):
+            if fast and _adam_fast(p, g, m, v, b1, b2, k, eps):
+                continue
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps)
 
@@ -231,6 +235,33 @@ def _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps):
     np.divide(mb, tb, out=tb)
     tb *= k
     pb -= tb
+
+
+@_fast.kernel
+def _adam_kernel(p, g, m, v, b1, b2, k, eps, shrink, n_decay):
+    """:func:`_adam_block` in one compiled pass over 1-D arrays: the same operations
+    in the same order (scalars of the arrays' dtype), so bit-identical to it.  AdamW's
+    decay ``p <- shrink p`` of the first ``n_decay`` elements comes first, as in its step."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        pi = p[i] * shrink if i < n_decay else p[i]
+        mi = m[i] * b1 + gi
+        vi = v[i] * b2 + gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = pi - mi / (np.sqrt(vi) + eps) * k
+
+
+def _adam_fast(p, g, m, v, b1, b2, k, eps, shrink=1.0, n_decay=0):
+    """Adam's (AdamW's) update of one array by :func:`_adam_kernel`; ``False`` if it does
+    not apply."""
+    if not _fast.fits(p, g, m, v):
+        return False
+    t = p.dtype.type  # numpy's weak Python scalars take the arrays' dtype: so do these
+    flat = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    n_decay = n_decay if shrink != 1.0 else 0
+    _adam_kernel(*flat, t(b1), t(b2), t(k), t(eps), t(shrink), n_decay)
+    return True
 
 
 def _decay_counts(params, n_decay, decay_mask):
@@ -312,7 +343,10 @@ class AdamW(Adam):
         k, eps = self._step_scalars()
         b1, b2 = self.beta_1, self.beta_2
         shrink = float(1.0 - self.learning_rate * self.weight_decay)
+        fast = _fast.on()
         for p, g, m, v, n_dec in zip(params, grads, self._m_sums, self._v_sums, self.decay_counts):
+            if fast and _adam_fast(p, g, m, v, b1, b2, k, eps, shrink, n_dec):
+                continue  # the decay and Adam's step in one compiled pass
             start = 0
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 if shrink != 1.0 and start < n_dec:  # p <- (1 - lr lambda) p
@@ -366,7 +400,12 @@ class RMSprop(Optimizer):
         rho, root = self.rho, math.sqrt(1 - self.rho)
         # with v = (1 - rho) V:  lr g / (sqrt(v) + eps) = k g / (sqrt(V) + eps')
         k, eps = float(self.learning_rate / root), float(self.epsilon / root)
+        fast = _fast.on()
         for p, g, v in zip(params, grads, self._v_sums):
+            if fast and _fast.fits(p, g, v):  # the same in one compiled pass
+                t = p.dtype.type
+                _rmsprop_kernel(p.reshape(-1), g.reshape(-1), v.reshape(-1), t(rho), t(k), t(eps))
+                continue
             for pb, gb, vb, tb in self._blocks(p, g, v):
                 np.multiply(gb, gb, out=tb)  # V <- rho V + g^2
                 vb *= rho
@@ -376,6 +415,16 @@ class RMSprop(Optimizer):
                 np.divide(gb, tb, out=tb)
                 tb *= k
                 pb -= tb
+
+
+@_fast.kernel
+def _rmsprop_kernel(p, g, v, rho, k, eps):
+    """RMSprop's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        vi = v[i] * rho + gi * gi
+        v[i] = vi
+        p[i] -= gi / (np.sqrt(vi) + eps) * k
 
 
 class Adagrad(Optimizer):
@@ -417,7 +466,12 @@ class Adagrad(Optimizer):
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
         lr, eps = float(self.learning_rate), float(self.epsilon)
+        fast = _fast.on()
         for p, g, s in zip(params, grads, self.sums):
+            if fast and _fast.fits(p, g, s):  # the same in one compiled pass
+                t = p.dtype.type
+                _adagrad_kernel(p.reshape(-1), g.reshape(-1), s.reshape(-1), t(lr), t(eps))
+                continue
             for pb, gb, sb, tb in self._blocks(p, g, s):
                 np.multiply(gb, gb, out=tb)  # s <- s + g^2
                 sb += tb
@@ -426,6 +480,16 @@ class Adagrad(Optimizer):
                 np.divide(gb, tb, out=tb)
                 tb *= lr
                 pb -= tb
+
+
+@_fast.kernel
+def _adagrad_kernel(p, g, s, lr, eps):
+    """Adagrad's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        si = s[i] + gi * gi
+        s[i] = si
+        p[i] -= gi / (np.sqrt(si) + eps) * lr
 
 
 class Adadelta(Optimizer):
@@ -507,7 +571,13 @@ class Adadelta(Optimizer):
         # working set of Adam's step) instead of two.  12 passes a block, 13 when lr != 1.
         eps_d, eps_v = self._sync_eps(), float(self.epsilon)
         n_scratch = 1 if lr == 1.0 else 2
+        fast = _fast.on()
         for p, g, v, d in zip(params, grads, self._ve_sums, self._d_sums):
+            if fast and _fast.fits(p, g, v, d):  # the same in one compiled pass
+                t = p.dtype.type
+                flat = (a.reshape(-1) for a in (p, g, v, d))
+                _adadelta_kernel(*flat, t(rho), t(lr), lr != 1.0, t(eps_v), t(eps_d))
+                continue
             for pb, gb, vb, db, tb, *sb in self._blocks(p, g, v, d, n_scratch=n_scratch):
                 np.multiply(gb, gb, out=tb)  # V' <- rho V' + g^2 + eps
                 tb += eps_v
@@ -525,3 +595,15 @@ class Adadelta(Optimizer):
                 db *= rho  # D <- rho D + u^2
                 tb *= tb
                 db += tb
+
+
+@_fast.kernel
+def _adadelta_kernel(p, g, v, d, rho, lr, scaled, eps_v, eps_d):
+    """Adadelta's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        vi = v[i] * rho + (gi * gi + eps_v)
+        v[i] = vi
+        u = np.sqrt((d[i] + eps_d) / vi) * gi
+        p[i] -= u * lr if scaled else u
+        d[i] = d[i] * rho + u * u

@@ -4,7 +4,8 @@ The test module shipped with the installed scikit-learn is read, its import line
 switched to ``sknn_backprop``, and its test functions collected here: the drop-in
 compatibility spec of ``MLPClassifier`` / ``MLPRegressor``.  Tests that read
 scikit-learn's private attributes or assert a behaviour we deliberately changed
-are marked xfail with the reason.
+are marked xfail with the reason.  Every test runs twice, on the numba fast path and
+on the numpy path (the ``both_paths`` fixture of ``conftest.py``).
 """
 
 from pathlib import Path
@@ -24,6 +25,13 @@ exec(
         "exec",
     )
 )
+
+
+@pytest.fixture(autouse=True)
+def _on_both_paths(both_paths):
+    """Every collected test, with the fast path forced on and forced off."""
+    return both_paths
+
 
 _XFAIL = {
     "test_gradient": "calls scikit-learn's private _loss_grad_lbfgs (we check gradients "

@@ -127,7 +127,7 @@ def test_float32_stays_float32(solver, rng):
 
 
 @pytest.mark.parametrize("solver", ["SGD", "Adam"])
-def test_pickle_keeps_state_not_scratch(solver, rng):
+def test_pickle_keeps_state_not_scratch(solver, rng, numpy_path):
     make = nn.SGD if solver == "SGD" else nn.Adam
     params = _params(rng)
     opt = make(params, learning_rate_init=0.05)

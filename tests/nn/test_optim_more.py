@@ -228,7 +228,7 @@ def test_adamw_bad_decay_arguments():
 
 # -- the shared interface -------------------------------------------------------------------------
 @pytest.mark.parametrize("name", SOLVERS)
-def test_pickle_keeps_state_not_scratch(name, rng):
+def test_pickle_keeps_state_not_scratch(name, rng, numpy_path):
     params = [rng.normal(size=(3, 4)), rng.normal(size=4)]
     opt = _make(name, params)
     for _ in range(3):
@@ -291,7 +291,7 @@ def test_adadelta_pickled_before_v_kept_its_epsilon_continues(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-def test_adadelta_keeps_one_scratch_block_at_unit_rate(dtype, rng):
+def test_adadelta_keeps_one_scratch_block_at_unit_rate(dtype, rng, numpy_path):
     """At ``lr=1`` the step needs one scratch block, as Adam's (a second one at other rates)."""
     p = rng.normal(size=N).astype(dtype)
     opt = nn.Adadelta([p])
