@@ -58,7 +58,9 @@ __all__ = ["BaggingMixin"]
 #: fitted attributes of a single network, which a bagged model keeps per member
 NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_")
 #: what a single-network fit leaves on the estimator, which an ensemble keeps per member
-_SINGLE_NETWORK_ATTRS = (*NETWORK_ATTRS, "_optimizer", "_stopping", "controls_", "_controls_given")
+_SINGLE_NETWORK_ATTRS = (
+    *NETWORK_ATTRS, "_optimizer", "_schedule", "_stopping", "controls_", "_controls_given"
+)
 #: what an ensemble fit leaves, which a single-network fit drops
 _ENSEMBLE_ATTRS = ("estimators_", "estimators_samples_", "oob_score_")
 #: the spawn keys under a member's seed: its rows, its random_state

@@ -85,6 +85,11 @@ class NetworkFitMixin:
         params, flags = self.model_.parameters()[0], self.model_.penalized()
         return sum(p.size for p, f in zip(params, flags) if f)
 
+    def _preset_controls(self, incremental):
+        """Hook: controls of the preset itself (a learning-rate schedule), made for each
+        call and run before the user's ``controls``."""
+        return []
+
     def _batch_statistics(self):
         """Whether the network normalises with batch statistics (needs batches of >= 2)."""
         return bool(self.model_.find_modules((nn.BatchNorm1d, nn.BatchNorm2d)))
@@ -108,14 +113,16 @@ class NetworkFitMixin:
         """scikit-learn's counter of epochs without improvement (its own tests read and
         set it): the early-stopping control's ``no_improvement_count``."""
         stopping = self.__dict__.get("_stopping")
-        if stopping is None:
+        if stopping is None:  # (a pickle from before the rule kept its own state)
+            if "_no_improvement_count" in self.__dict__:
+                return self.__dict__["_no_improvement_count"]
             raise AttributeError("_no_improvement_count")
         return stopping.no_improvement_count
 
     @_no_improvement_count.setter
     def _no_improvement_count(self, value):
         if "_stopping" not in self.__dict__:
-            self._stopping = EarlyStopping(self.early_stopping)
+            self._stopping = EarlyStopping.resume(self)
         self._stopping.no_improvement_count = value
 
     # ----------------------------------------------------------------- fit
@@ -155,7 +162,7 @@ class NetworkFitMixin:
                 )
             self._sync_from_views()
             if "_stopping" not in self.__dict__:  # (coefs_ set by hand, or an old pickle)
-                self._stopping = EarlyStopping(self.early_stopping)
+                self._stopping = EarlyStopping.resume(self)
         self._check_batch_statistics(X.shape[0])
         flat_p, flat_g = self.model_.get_parameters(penalized_first=True)
         self._refresh_views()
@@ -191,14 +198,20 @@ class NetworkFitMixin:
             random_state=self._random_state,
             incremental=incremental,
         )
-        if self.solver not in STOCHASTIC_SOLVERS:
-            plan.controls = self.controls_ + progress
+        if self.solver not in STOCHASTIC_SOLVERS:  # the user's controls and progress only
+            plan.controls = self._preset_controls(incremental) + self.controls_ + progress
             plan.max_fun, plan.tol = self.max_fun, self.tol
             plan.iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
             train_lbfgs(plan, self, X, Y, sample_weight)
+            self._stopping.best_loss = self.best_loss_  # (a stochastic warm start continues it)
             return
         if not incremental or self.__dict__.get("_optimizer") is None:
+            # the schedule is fixed with the optimizer, as scikit-learn's (partial_fit
+            # continues both, whatever learning_rate says by then)
             self._optimizer = make_optimizer(self, flat_p, self._n_penalized())
+            self._schedule = schedule_controls(self)
+        elif "_schedule" not in self.__dict__:  # an optimizer pickled before schedules
+            self._schedule = schedule_controls(self)  # were controls: it had this one
         if self.early_stopping:
             X, Y, sample_weight, val = self._hold_out(X, Y, y, sample_weight, val)
         stopping = self._stopping
@@ -212,9 +225,10 @@ class NetworkFitMixin:
         plan.controls = (
             ([VerboseLog()] if self.verbose else [])
             + [stopping, DivergenceGuard()]
-            + schedule_controls(self)
+            + self._schedule
             + ([GradientClipping(self.clip_grad_norm)] if self.clip_grad_norm else [])
             + ([MaxNorm(self.max_norm, self.model_.list_modules())] if self.max_norm else [])
+            + self._preset_controls(incremental)
             + self.controls_
             + progress
         )

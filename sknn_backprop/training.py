@@ -1,10 +1,13 @@
 """Training controls, for the ``controls`` parameter of every estimator.
 
-A control is a small object that the training loop calls at fixed points
-(after each gradient, after each optimizer step, at the end of each epoch).  The
-estimators build the built-in ones (early stopping, gradient clipping, max-norm,
-the divergence guard: ``sknn_backprop/_training/controls.py``) from their
-hyperparameters, and run the user's after them.  Subclass :class:`Control` and
+A control is a small object that the training core calls at fixed points
+(``on_train_begin``, ``on_epoch_begin``, ``after_gradient``, ``after_step``,
+``on_epoch_end``, ``schedule``, ``should_stop``, ``on_plateau``, ``on_message``,
+``on_train_end``: :class:`Control` lists them).  The estimators build the built-in
+ones (``verbose`` printing, early stopping, the divergence guard, the
+``learning_rate`` schedule, gradient clipping, max-norm, progress reporting:
+``sknn_backprop/_training/``) from their hyperparameters, and run the user's after
+them; with L-BFGS only the user's controls and progress reporting run.  Subclass :class:`Control` and
 override the hooks you need::
 
     from sknn_backprop import MLPClassifier
@@ -24,8 +27,8 @@ Learning-rate schedules over a fit's steps are controls too:
 :class:`OneCycle`; scikit-learn's ``learning_rate`` schedules are built in).
 
 Each fit trains with deep copies of ``controls``, kept in the fitted attribute
-``controls_`` (``partial_fit`` and warm starts continue with them), so a
-control may keep state.  See ``docs/architecture.rst`` for the order of the
+``controls_`` (``partial_fit`` and warm starts continue with them until
+``set_params(controls=...)`` gives new ones), so a control may keep state.  See ``docs/architecture.rst`` for the order of the
 calls in one training step.
 """
 

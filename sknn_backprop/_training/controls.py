@@ -10,8 +10,10 @@ controls at these points (each a no-op unless a control overrides it):
 ``on_epoch_begin(state)``       before each epoch (L-BFGS: each iteration)
 ``after_gradient(state)``       after each minibatch's gradient, before the optimizer step
 ``after_step(state)``           after each optimizer step (not L-BFGS)
-``on_epoch_end(state)``         after each epoch: measure, schedule; ``state.request_stop()``
-``should_stop(state)``          after every ``on_epoch_end``: patience rules; ``True`` stops
+``on_epoch_end(state)``         after each epoch: measure; ``state.request_stop()`` (once one
+                                stopped, only controls with ``runs_after_stop`` still run)
+``schedule(state)``             then, unless one stopped: set the next epoch's learning rate
+``should_stop(state)``          then: patience rules; ``True`` stops
 ``on_plateau(state, message)``  a patience rule ran out: ``True`` keeps training (the
                                 ``'adaptive'`` schedule lowers the rate), ``False`` stops
                                 having said why, ``None`` has no opinion
@@ -102,6 +104,9 @@ class TrainingState:
 class Control:
     """Base class of the training controls: every hook is a no-op."""
 
+    #: whether ``on_epoch_end`` still runs once an earlier control stopped the epoch
+    runs_after_stop = False
+
     def on_train_begin(self, state):
         """Called once before the first epoch."""
 
@@ -116,6 +121,10 @@ class Control:
 
     def on_epoch_end(self, state):
         """Called after each epoch; may call ``state.request_stop()``."""
+
+    def schedule(self, state):
+        """Called after ``on_epoch_end`` when no control stopped training: the place to
+        set the next epoch's learning rate."""
 
     def should_stop(self, state):
         """Return ``True`` to stop training after this epoch."""
@@ -217,6 +226,24 @@ class EarlyStopping(Control):
         self.best_validation_score = -np.inf if monitor_validation else None
         self.best_validation_loss = np.inf if monitor_validation else None
         self.best_loss = None if monitor_validation else np.inf
+
+    @classmethod
+    def resume(cls, est):
+        """The rule as ``est``'s fitted attributes left it (a pickle from before the
+        rule kept its own state: its counter is ``est``'s ``_no_improvement_count``)."""
+        d = est.__dict__
+        stopping = cls(d.get("validation_scores_") is not None)
+        stopping.no_improvement_count = d.pop("_no_improvement_count", 0)
+        for name in ("best_loss", "validation_scores", "validation_loss_curve",
+                     "best_validation_score", "best_validation_loss"):  # fmt: skip
+            if name + "_" in d:
+                setattr(stopping, name, d[name + "_"])
+        return stopping
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["validation"] = state["scorer"] = None  # per call, not state (a mid-fit pickle)
+        return state
 
     def validate_on(self, validation, scorer):
         """Monitor ``validation`` (or the training loss when ``None``) in this call."""
@@ -407,13 +434,18 @@ class DivergenceGuard(Control):
 
 
 def end_epoch(state):
-    """Every control's ``on_epoch_end``, then (unless one stopped) ``should_stop``.
+    """The controls' ``on_epoch_end``, then (unless one stopped) ``schedule`` and
+    ``should_stop``.
 
     Returns ``True`` when training stops after this epoch.  The one sequence the
-    minibatch loop and L-BFGS share.
+    minibatch loop and L-BFGS share.  Once a control stops the epoch (the divergence
+    guard), the later ones' ``on_epoch_end`` is skipped, but for progress reporting's.
     """
     for control in state.controls:
-        control.on_epoch_end(state)
+        if not state.stopped or control.runs_after_stop:
+            control.on_epoch_end(state)
     if state.stopped:
         return True
+    for control in state.controls:
+        control.schedule(state)
     return any(control.should_stop(state) for control in state.controls)

@@ -43,6 +43,8 @@ class ProgressReport(Control):
     task_name : str, default='epoch'
     """
 
+    runs_after_stop = True  # the epoch's task ends whatever stopped it
+
     def __init__(self, root, estimator, X, y, snapshot, task_name="epoch"):
         self._root, self._est, self._X, self._y = root, estimator, X, y
         self._snapshot, self.task_name = snapshot, task_name

@@ -52,10 +52,9 @@ class InvScaling(Control):
         """The rate after ``time_step`` samples."""
         return learning_rate_init / (time_step + 1) ** self.power_t
 
-    def on_epoch_end(self, state):
+    def schedule(self, state):
         opt = state.optimizer
-        if opt is not None:  # (None: the divergence guard dropped it)
-            opt.learning_rate = self.rate(opt.learning_rate_init, state.estimator.t_)
+        opt.learning_rate = self.rate(opt.learning_rate_init, state.estimator.t_)
 
 
 class AdaptiveRate(Control):

@@ -29,7 +29,7 @@ def test_invscaling_matches_sklearn(power_t):
     state = _state(opt, [schedule])
     for _ in range(20):
         state.estimator.t_ += 32
-        schedule.on_epoch_end(state)
+        schedule.schedule(state)
         ref.iteration_ends(state.estimator.t_)
         assert opt.learning_rate == ref.learning_rate  # the same expression, bit for bit
     assert opt.learning_rate == pytest.approx(0.2 / (20 * 32 + 1) ** power_t)
