@@ -82,6 +82,7 @@ def _new_member(est, seed):
         "n_features_in_",
         "feature_names_in_",
         "input_shape_",
+        *getattr(est, "_member_state", ()),  # a preset's own learned state (tabular)
     ):
         if hasattr(est, name):
             setattr(member, name, getattr(est, name))

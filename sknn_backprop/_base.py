@@ -157,6 +157,11 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
             )
         return True
 
+    def _preset_controls(self, incremental):
+        """Hook: training controls of the preset itself, run before the user's ``controls``
+        (each marked ``preset = True``); ``incremental`` for ``partial_fit``."""
+        return []
+
     def _pretrain(self, data):
         """Hook: unsupervised pre-training of a newly built ``model_`` (``_pretrain.py``)."""
 
@@ -435,6 +440,9 @@ class BaseNeuralNetwork(CallbackSupportMixin, BaseEstimator):
         if first_pass or "controls_" not in self.__dict__:
             # the user's controls are trained as copies (they may keep state): controls_
             self.controls_ = copy.deepcopy(list(self.controls or []))
+        # the preset's own controls (a learning-rate schedule) are made afresh for each call
+        user = [c for c in self.controls_ if not getattr(c, "preset", False)]
+        self.controls_ = self._preset_controls(incremental) + user
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
             self._pretrain(data)
