@@ -16,16 +16,20 @@ whose rows are samples.
 (500, 3)
 """
 
-from . import init, layers, normalization, optim
+from . import embedding, init, layers, normalization, optim, table
 from .activation import (
+    GELU,
+    SELU,
     Abs,
     Exp,
     Identity,
     LeakyReLU,
     LogSoftmax,
+    Mish,
     PReLU,
     ReLU,
     Sigmoid,
+    SiLU,
     Softmax,
     Tanh,
 )
@@ -41,13 +45,15 @@ from .criterion import (
     PoissonNLLCriterion,
     SmoothL1Criterion,
 )
+from .embedding import LookupTable, PeriodicEmbedding, Scale
 from .gradcheck import gradient_check
 from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
 from .linear import Linear, TiedLinear
 from .module import Module, Sequential
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .pooling import AvgPool2d, MaxPool2d
+from .table import CAddTable, ConcatTable, JoinTable, Narrow, ParallelTable, Select
 
 __all__ = [
     "Module",
@@ -65,10 +71,24 @@ __all__ = [
     "PReLU",
     "Abs",
     "Exp",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "SELU",
     "Softmax",
     "LogSoftmax",
     "BatchNorm1d",
     "BatchNorm2d",
+    "LayerNorm",
+    "ConcatTable",
+    "ParallelTable",
+    "JoinTable",
+    "CAddTable",
+    "Narrow",
+    "Select",
+    "LookupTable",
+    "Scale",
+    "PeriodicEmbedding",
     "Dropout",
     "GaussianNoise",
     "RandomShift",
@@ -91,8 +111,10 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "gradient_check",
+    "embedding",
     "init",
     "layers",
     "normalization",
     "optim",
+    "table",
 ]

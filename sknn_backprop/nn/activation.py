@@ -10,7 +10,7 @@ layer, whose output nothing else needs.
 """
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
 from ._ops import row_max, row_sum
 from .module import Module, check_real
@@ -24,6 +24,10 @@ __all__ = [
     "PReLU",
     "Abs",
     "Exp",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "SELU",
     "Softmax",
     "LogSoftmax",
 ]
@@ -154,6 +158,192 @@ class Exp(_Elementwise):
 
     def _df(self, x, g, out):
         return np.multiply(g, self.output, out=out)
+
+
+class _InputActivation(_Elementwise):
+    """An activation whose derivative needs its input ``z``: never run in place."""
+
+    def __init__(self):
+        super().__init__(inplace=False)
+
+
+class GELU(_InputActivation):
+    """Gaussian error linear unit ``f(z) = z Phi(z)`` (Hendrycks & Gimpel, 2016).
+
+    ``Phi`` is the standard normal CDF, ``Phi(z) = (1 + erf(z / sqrt 2)) / 2``, and
+    ``f'(z) = Phi(z) + z phi(z)`` with ``phi`` the normal density.  The exact erf
+    form is PyTorch's default ``nn.GELU()``; ``approximate='tanh'`` is PyTorch's
+    ``nn.GELU(approximate='tanh')``,
+    ``f(z) = z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) / 2``.
+    Keeps its input for backward, so it never runs in place.
+
+    Parameters
+    ----------
+    approximate : {'none', 'tanh'}, default='none'
+        The exact form or the tanh approximation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.GELU().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-0.1587,  0.    ,  0.8413])
+    """
+
+    _C = np.sqrt(2.0 / np.pi)
+    _A = 0.044715
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}.")
+        self.approximate = approximate
+
+    def extra_repr(self):
+        return "" if self.approximate == "none" else "approximate='tanh'"
+
+    def _tanh(self, x):
+        t = np.multiply(x, x)
+        t *= x.dtype.type(self._A)
+        t += 1
+        t *= x
+        t *= x.dtype.type(self._C)
+        return np.tanh(t, out=t)  # tanh(sqrt(2/pi) (z + 0.044715 z^3))
+
+    def _f(self, x, out):
+        if self.approximate == "tanh":
+            t = self._tanh(x)
+            t += 1
+            t *= x.dtype.type(0.5)
+        else:
+            t = ndtr(x)  # Phi(z)
+        return np.multiply(x, t, out=out)
+
+    def _df(self, x, g, out):
+        dt = x.dtype.type
+        if self.approximate == "tanh":
+            t = self._tanh(x)
+            # f' = (1 + t) / 2 + z (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 z^2) / 2
+            d = np.multiply(x, x)
+            d *= dt(3 * self._A)
+            d += 1
+            d *= dt(0.5 * self._C)
+            d *= x
+            d *= 1 - t * t
+            t += 1
+            t *= dt(0.5)
+            d += t
+        else:
+            # f' = Phi(z) + z phi(z)
+            d = np.multiply(x, x)
+            d *= dt(-0.5)
+            np.exp(d, out=d)
+            d *= dt(1 / np.sqrt(2 * np.pi))
+            d *= x
+            d += ndtr(x)
+        return np.multiply(g, d, out=out)
+
+
+class SiLU(_InputActivation):
+    """Sigmoid linear unit (swish) ``f(z) = z sigma(z)``; PyTorch's ``nn.SiLU``.
+
+    ``f'(z) = sigma(z) (1 + z (1 - sigma(z)))`` (Elfwing et al., 2018;
+    Ramachandran et al., 2017).  Keeps its input, so it never runs in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.SiLU().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-0.2689,  0.    ,  0.7311])
+    """
+
+    def _f(self, x, out):
+        return np.multiply(x, expit(x), out=out)
+
+    def _df(self, x, g, out):
+        s = expit(x)
+        d = np.subtract(1, s)
+        d *= x
+        d += 1
+        d *= s
+        return np.multiply(g, d, out=out)
+
+
+class Mish(_InputActivation):
+    """``f(z) = z tanh(softplus(z))`` (Misra, 2019); PyTorch's ``nn.Mish``.
+
+    ``softplus(z) = log(1 + e^z)``, and
+    ``f'(z) = tanh(sp) + z (1 - tanh^2(sp)) sigma(z)``.  RealMLP-TD's activation
+    for regression.  Keeps its input, so it never runs in place.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.Mish().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-0.3034,  0.    ,  0.8651])
+    """
+
+    @staticmethod
+    def _t(x):
+        t = np.logaddexp(x.dtype.type(0), x)  # softplus, without overflow
+        return np.tanh(t, out=t)
+
+    def _f(self, x, out):
+        return np.multiply(x, self._t(x), out=out)
+
+    def _df(self, x, g, out):
+        t = self._t(x)
+        d = np.multiply(t, t)
+        np.subtract(1, d, out=d)
+        d *= x
+        d *= expit(x)
+        d += t
+        return np.multiply(g, d, out=out)
+
+
+class SELU(_Elementwise):
+    """Scaled exponential linear unit (Klambauer et al., 2017); PyTorch's ``nn.SELU``.
+
+    ``f(z) = lambda z`` for ``z > 0`` and ``lambda alpha (e^z - 1)`` otherwise, with
+    PyTorch's constants ``alpha = 1.6732632423543772848170429916717`` and
+    ``lambda = 1.0507009873554804934193349852946``.  The derivative is written with
+    the output ``a``: ``lambda`` for ``a > 0``, ``a + lambda alpha`` otherwise, so
+    it may run in place.  RealMLP-TD's activation for classification.
+
+    Parameters
+    ----------
+    inplace : bool, default=False
+        Overwrite the input (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> nn.SELU().forward(np.array([-1.0, 0.0, 1.0])).round(4)
+    array([-1.1113,  0.    ,  1.0507])
+    """
+
+    ALPHA = 1.6732632423543772848170429916717
+    SCALE = 1.0507009873554804934193349852946
+
+    def _f(self, x, out):
+        dt = x.dtype.type
+        neg = np.minimum(x, dt(0))
+        np.expm1(neg, out=neg)
+        neg *= dt(self.SCALE * self.ALPHA)
+        out = np.maximum(x, dt(0), out=out)
+        out *= dt(self.SCALE)
+        out += neg
+        return out
+
+    def _df(self, x, g, out):
+        a = self.output
+        dt = a.dtype.type
+        d = a + dt(self.SCALE * self.ALPHA)
+        np.copyto(d, dt(self.SCALE), where=a > 0)
+        return np.multiply(g, d, out=out)
 
 
 class PReLU(Module):

@@ -59,6 +59,28 @@ def _target(output, target):
     return np.asarray(target, dtype=output.dtype).reshape(output.shape)
 
 
+def _smooth(y, eps, k):
+    """PyTorch's label smoothing: ``(1 - eps) y + eps / k`` (``y`` itself when ``eps == 0``)."""
+    if not eps:
+        return y
+    out = y * y.dtype.type(1 - eps)
+    out += y.dtype.type(eps / k)
+    return out
+
+
+class _LabelSmoothing:
+    """``label_smoothing`` of the classification criteria (checked, shown in the repr)."""
+
+    label_smoothing = 0.0  # (criteria pickled before it existed)
+
+    def __init__(self, label_smoothing=0.0):
+        self.label_smoothing = check_real("label_smoothing", label_smoothing, 0.0, 1.0)
+
+    def __repr__(self):
+        eps = getattr(self, "label_smoothing", 0.0)
+        return f"nn.{type(self).__name__}" + (f"(label_smoothing={eps:g})" if eps else "")
+
+
 def _reduce(per_element, w, total):
     """Weighted average over samples of the per-sample sums."""
     if w is not None:
@@ -226,29 +248,52 @@ class SmoothL1Criterion(_Regression):
         return a, np.clip(d, -1, 1, out=d)
 
 
-class ClassNLLCriterion(Criterion):
+class ClassNLLCriterion(_LabelSmoothing, Criterion):
     """Negative log-likelihood of log-probabilities: ``L = -a_y`` (use after ``LogSoftmax``).
 
     The gradient is ``-1`` at the target class and ``0`` elsewhere, as in the lecture.
+    With label smoothing ``eps`` the target row ``y`` becomes
+    ``(1 - eps) y + eps / K`` for ``K`` classes and ``L = -sum_c y_c a_c``, so
+    ``LogSoftmax`` followed by this criterion equals
+    ``CrossEntropyCriterion(label_smoothing=eps)`` (PyTorch's ``NLLLoss`` has no
+    smoothing; this is its ``CrossEntropyLoss`` convention).
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``eps`` in ``[0, 1]``; ``0`` leaves the targets as they are.
     """
 
     def forward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        return -_reduce(_onehot(output, target) * output, w, total)
+        y = _smooth(_onehot(output, target), self.label_smoothing, output.shape[-1])
+        return -_reduce(y * output, w, total)
 
     def backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        grad = -_onehot(output, target).astype(output.dtype, copy=True)
+        y = _smooth(_onehot(output, target), self.label_smoothing, output.shape[-1])
+        grad = -y.astype(output.dtype, copy=True)
         if w is not None:
             grad *= w
         return grad / total
 
 
-class CrossEntropyCriterion(Criterion):
+class CrossEntropyCriterion(_LabelSmoothing, Criterion):
     """``LogSoftmax`` and ``ClassNLLCriterion`` fused, on raw scores (logits).
 
     Numerically stable (log-sum-exp with the row maximum subtracted); its
     gradient is the lecture's ``delta^L = p - y``.
+
+    Label smoothing (Szegedy et al., 2016) is PyTorch's
+    ``CrossEntropyLoss(label_smoothing=eps)``: the target row (one-hot, or
+    probabilities) becomes ``y' = (1 - eps) y + eps / K`` for ``K`` classes, so
+    ``L = (1 - eps) L(y) + eps / K sum_c -log p_c`` and ``delta^L = p - y'``.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``eps`` in ``[0, 1]``; ``0`` (the default) is the plain cross-entropy,
+        bit for bit.
     """
 
     def forward(self, output, target, sample_weight=None):
@@ -256,7 +301,7 @@ class CrossEntropyCriterion(Criterion):
 
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        y = _onehot(output, target)
+        y = _smooth(_onehot(output, target), self.label_smoothing, output.shape[1])
         p = output - row_max(output)[:, None]  # z shifted by the row max
         ysum = row_sum(y)
         # loss_i = sum_c y_ic (log sum_c' exp(z_ic') - z_ic)
@@ -280,10 +325,25 @@ class CrossEntropyCriterion(Criterion):
         return loss, p
 
 
-class BCECriterion(Criterion):
+def _binary_targets(crit, output, target):
+    return _smooth(_target(output, target), crit.label_smoothing, 2)
+
+
+class BCECriterion(_LabelSmoothing, Criterion):
     """Binary cross-entropy of probabilities (after ``Sigmoid``), clipped to ``[eps, 1-eps]``.
 
     ``L = -[y log p + (1 - y) log(1 - p)]``, summed over outputs.
+
+    Label smoothing ``eps`` turns each target ``y`` into ``(1 - eps) y + eps / 2``:
+    every output is a two-class problem, and this is what PyTorch's
+    ``CrossEntropyLoss(label_smoothing=eps)`` does to the equivalent two-class
+    softmax (pytabkit's ``bce_with_logits_and_label_smoothing`` is the same
+    loss).  PyTorch's ``BCELoss`` / ``BCEWithLogitsLoss`` have no smoothing.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``eps`` in ``[0, 1]``; ``0`` leaves the targets as they are.
     """
 
     def _clip(self, output):
@@ -293,28 +353,40 @@ class BCECriterion(Criterion):
     def forward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         p = self._clip(output)
-        y = _target(output, target)
+        y = _binary_targets(self, output, target)
         return -_reduce(xlogy(y, p) + xlogy(1 - y, 1 - p), w, total)
 
     def backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         p = self._clip(output)
-        y = _target(output, target)
+        y = _binary_targets(self, output, target)
         grad = (p - y) / (p * (1 - p))
         if w is not None:
             grad *= w
         return grad / total
 
 
-class BCEWithLogitsCriterion(Criterion):
-    """``Sigmoid`` and ``BCECriterion`` fused, on logits; gradient ``sigmoid(z) - y``."""
+class BCEWithLogitsCriterion(_LabelSmoothing, Criterion):
+    """``Sigmoid`` and ``BCECriterion`` fused, on logits; gradient ``sigmoid(z) - y``.
+
+    Label smoothing ``eps`` turns each target ``y`` into ``(1 - eps) y + eps / 2``:
+    every output is a two-class problem, and this is what PyTorch's
+    ``CrossEntropyLoss(label_smoothing=eps)`` does to the equivalent two-class
+    softmax (pytabkit's ``bce_with_logits_and_label_smoothing`` is the same
+    loss).  PyTorch's ``BCELoss`` / ``BCEWithLogitsLoss`` have no smoothing.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``eps`` in ``[0, 1]``; ``0`` leaves the targets as they are.
+    """
 
     def forward(self, output, target, sample_weight=None):
         return self.forward_backward(output, target, sample_weight)[0]
 
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
-        y = _target(output, target)
+        y = _binary_targets(self, output, target)
         # log(1 + exp(z)) - y z, written so that it never overflows
         per = np.maximum(output, 0) - output * y + np.log1p(np.exp(-np.abs(output)))
         loss = _reduce(per, w, total)

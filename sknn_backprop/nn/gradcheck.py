@@ -5,7 +5,7 @@ import numpy as np
 __all__ = ["gradient_check"]
 
 
-def gradient_check(module, criterion, x, target, eps=1e-6, sample_weight=None):
+def gradient_check(module, criterion, x, target, eps=1e-6, sample_weight=None, check_input=True):
     """Compare back-propagated gradients with central finite differences.
 
     For the scalar ``L = criterion.forward(module.forward(x), target)``, checks
@@ -19,20 +19,25 @@ def gradient_check(module, criterion, x, target, eps=1e-6, sample_weight=None):
         A module or a whole ``Sequential`` network.
     criterion : Criterion
         The loss on the module's output.
-    x : ndarray
-        Input batch (converted to float64).
+    x : ndarray or list of ndarray
+        Input batch (converted to float64), or a table of them (for the
+        modules of :mod:`sknn_backprop.nn.table`).
     target : ndarray
         Targets for ``criterion``.
     eps : float, default=1e-6
         Finite-difference step.
     sample_weight : ndarray, default=None
         Passed to the criterion.
+    check_input : bool, default=True
+        Also check ``dL/dx``.  ``False`` for inputs that cannot be perturbed
+        (the integer codes of a ``LookupTable``).
 
     Returns
     -------
     errors : dict
         ``{"input": err, "param0": err, ...}``: the relative error
-        ``max|analytic - numeric| / max(1, max|numeric|)`` per array.
+        ``max|analytic - numeric| / max(1, max|numeric|)`` per array (for a
+        table input, ``"input0"``, ``"input1"``, ... per element).
 
     Examples
     --------
@@ -45,7 +50,8 @@ def gradient_check(module, criterion, x, target, eps=1e-6, sample_weight=None):
     >>> max(errors.values()) < 1e-6
     True
     """
-    x = np.array(x, dtype=np.float64)
+    table = isinstance(x, (list, tuple))
+    x = [np.array(xi, dtype=np.float64) for xi in x] if table else np.array(x, dtype=np.float64)
 
     def loss():
         return criterion.forward(module.forward(x), target, sample_weight)
@@ -54,9 +60,14 @@ def gradient_check(module, criterion, x, target, eps=1e-6, sample_weight=None):
     module.zero_grad_parameters()
     out = module.forward(x)
     grad_out = criterion.backward(out, target, sample_weight)
-    grad_x = np.array(module.backward(x, grad_out), dtype=np.float64)
+    grad_x = module.backward(x, grad_out)
     params, grads = module.parameters()
-    analytic = {"input": grad_x}
+    analytic = {}
+    if check_input and table:
+        for i, g in enumerate(grad_x):
+            analytic[f"input{i}"] = np.array(g, dtype=np.float64)
+    elif check_input:
+        analytic["input"] = np.array(grad_x, dtype=np.float64)
     for i, g in enumerate(grads):
         analytic[f"param{i}"] = g.copy()
 
@@ -73,7 +84,12 @@ def gradient_check(module, criterion, x, target, eps=1e-6, sample_weight=None):
             nflat[j] = (lp - lm) / (2 * eps)
         return num
 
-    numerical = {"input": numeric(x)}
+    numerical = {}
+    if check_input and table:
+        for i, xi in enumerate(x):
+            numerical[f"input{i}"] = numeric(xi)
+    elif check_input:
+        numerical["input"] = numeric(x)
     for i, p in enumerate(params):
         numerical[f"param{i}"] = numeric(p)
 

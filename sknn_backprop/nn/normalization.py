@@ -28,7 +28,7 @@ from ._im2col import _batch_last
 from ._ops import col_sum
 from .module import Module, check_int, check_real
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 def _float(x, dtype):
@@ -382,3 +382,182 @@ class BatchNorm2d(_BatchNorm):
             return v, lambda out: out.reshape(c, h, w, n).transpose(3, 0, 1, 2)
         v = np.ascontiguousarray(x).reshape(n, c, h * w)
         return v, lambda out: out.reshape(n, c, h, w)
+
+
+class LayerNorm(Module):
+    """Layer normalisation (Ba, Kiros & Hinton, 2016) over the last axis (``nn.LayerNorm``).
+
+    Each sample (row) ``x`` of ``n`` features is normalised with its own mean and
+    biased variance,
+
+    ``mu = 1/n sum_j x_j``, ``sigma^2 = 1/n sum_j (x_j - mu)^2``,
+    ``x_hat_j = (x_j - mu) / sqrt(sigma^2 + eps)``, ``y_j = gamma_j x_hat_j + beta_j``,
+
+    so, unlike :class:`BatchNorm1d`, it behaves the same in training and
+    evaluation mode and a row's output does not depend on the rest of its batch.
+    Backward, with ``h_j = gamma_j dL/dy_j`` (per row):
+
+    ``dL/dx_j = (h_j - mean_k h_k - x_hat_j mean_k(h_k x_hat_k)) / sqrt(sigma^2 + eps)``,
+    ``dL/dgamma_j = sum_rows dL/dy_j x_hat_j``, ``dL/dbeta_j = sum_rows dL/dy_j``.
+
+    PyTorch's conventions: ``eps=1e-5``, ``gamma`` initialised to 1 and ``beta``
+    to 0 (``elementwise_affine=True``).  Neither is penalised (as the batch norm's
+    scale and shift: a penalty on ``gamma`` would pull the output to ``beta``).
+    Inputs of any rank are normalised over their last axis (``(N, n)`` batches,
+    or ``(N, k, n)`` token tables).
+
+    Parameters
+    ----------
+    n : int
+        Size of the normalised (last) axis.
+    eps : float, default=1e-5
+        Added to the variance before the square root.
+    elementwise_affine : bool, default=True
+        Learn ``gamma`` (``weight``) and ``beta`` (``bias``).
+    dtype : dtype, default=np.float64
+        Dtype of the parameters; the computation runs in the input's float dtype.
+
+    Attributes
+    ----------
+    weight, bias : ndarray of shape (n,) or None
+        ``gamma`` and ``beta`` (``None`` without ``elementwise_affine``).
+    grad_weight, grad_bias : ndarray of shape (n,) or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> ln = nn.LayerNorm(3)
+    >>> ln
+    nn.LayerNorm(3)
+    >>> ln.forward(np.array([[1.0, 2.0, 3.0]])).round(4)
+    array([[-1.2247,  0.    ,  1.2247]])
+    """
+
+    def __init__(self, n, eps=1e-5, elementwise_affine=True, dtype=np.float64):
+        super().__init__()
+        self.n = check_int("n", n)
+        self.eps = check_real("eps", eps, 0.0)
+        self.elementwise_affine = bool(elementwise_affine)
+        self.weight = np.ones(self.n, dtype=dtype) if self.elementwise_affine else None
+        self.bias = np.zeros(self.n, dtype=dtype) if self.elementwise_affine else None
+        self.grad_weight = None if self.weight is None else np.zeros_like(self.weight)
+        self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)
+        self._buf_mean = self._buf_invstd = None  # per-row statistics of the last forward
+
+    def extra_repr(self):
+        extra = [str(self.n)]
+        if self.eps != 1e-5:
+            extra.append(f"eps={self.eps:g}")
+        if not self.elementwise_affine:
+            extra.append("elementwise_affine=False")
+        return ", ".join(extra)
+
+    def _check(self, x):
+        x = _float(x, np.float64 if self.weight is None else self.weight.dtype)
+        if x.ndim < 2 or x.shape[-1] != self.n:
+            raise ValueError(
+                f"{self!r} expects input of at least 2 dimensions with {self.n} features "
+                f"on the last axis, got shape {x.shape}."
+            )
+        return x
+
+    def _statistics(self, x):
+        """``(mu, 1 / sqrt(sigma^2 + eps))`` per row, shaped to broadcast against ``x``."""
+        dt = x.dtype.type
+        mean = x.mean(axis=-1, keepdims=True)
+        xc = np.subtract(x, mean)
+        var = np.einsum("...j,...j->...", xc, xc)[..., None]
+        var /= dt(self.n)  # biased, as PyTorch
+        var += dt(self.eps)
+        invstd = np.sqrt(var, out=var)
+        np.divide(1, invstd, out=invstd)
+        return mean, invstd, xc
+
+    def _normalise(self, x, keep, out=None):
+        x = self._check(x)
+        mean, invstd, xc = self._statistics(x)
+        out = np.multiply(xc, invstd, out=xc if out is None else out)
+        if self.elementwise_affine:
+            out *= self.weight.astype(x.dtype, copy=False)
+            out += self.bias.astype(x.dtype, copy=False)
+        if keep:
+            self._buf_mean, self._buf_invstd = mean, invstd
+        return out
+
+    def forward(self, x):
+        self.output = self._normalise(x, keep=True)
+        return self.output
+
+    def update_output(self, x):
+        return self._normalise(x, keep=False)
+
+    def infer(self, x, owned=False):
+        return self._normalise(x, keep=False)
+
+    def _x_hat(self, x):
+        """``(x_hat, 1 / sqrt(sigma^2 + eps))`` of the last forward (recomputed if it was
+        another batch)."""
+        mean, invstd = self._buf_mean, self._buf_invstd
+        if mean is None or mean.shape[:-1] != x.shape[:-1] or mean.dtype != x.dtype:
+            mean, invstd, _ = self._statistics(x)
+        x_hat = np.subtract(x, mean)
+        x_hat *= invstd
+        return x_hat, invstd
+
+    def _grad_input(self, x_hat, invstd, g):
+        h = g * self.weight.astype(g.dtype, copy=False) if self.elementwise_affine else g.copy()
+        dt = g.dtype.type
+        mean_h = h.mean(axis=-1, keepdims=True)
+        mean_hx = np.einsum("...j,...j->...", h, x_hat)[..., None]
+        mean_hx /= dt(self.n)
+        # (h - mean(h) - x_hat mean(h x_hat)) / sqrt(sigma^2 + eps), in h's space
+        h -= mean_h
+        x_hat *= mean_hx
+        h -= x_hat
+        h *= invstd
+        return h
+
+    def _acc(self, x_hat, g, scale):
+        if self.elementwise_affine:
+            g2 = g.reshape(-1, self.n)
+            self.grad_weight += scale * np.einsum("ij,ij->j", g2, x_hat.reshape(-1, self.n))
+            self.grad_bias += scale * col_sum(np.ascontiguousarray(g2))
+
+    def backward(self, x, grad_output, scale=1.0):
+        """Both halves at once: ``x_hat`` is computed once."""
+        x = self._check(x)
+        g = np.asarray(grad_output, dtype=x.dtype)
+        x_hat, invstd = self._x_hat(x)
+        self._acc(x_hat, g, scale)
+        self.grad_input = self._grad_input(x_hat, invstd, g)
+        return self.grad_input
+
+    def update_grad_input(self, x, grad_output):
+        x = self._check(x)
+        g = np.asarray(grad_output, dtype=x.dtype)
+        return self._grad_input(*self._x_hat(x), g)
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        if self.elementwise_affine:
+            x = self._check(x)
+            self._acc(self._x_hat(x)[0], np.asarray(grad_output, dtype=x.dtype), scale)
+
+    def parameters(self):
+        if not self.elementwise_affine:
+            return [], []
+        return [self.weight, self.bias], [self.grad_weight, self.grad_bias]
+
+    def penalized(self):
+        return [False, False] if self.elementwise_affine else []
+
+    def _rebind(self, params, grads):
+        if self.elementwise_affine:
+            self.weight, self.bias = params
+            self.grad_weight, self.grad_bias = grads
+
+    def reset_parameters(self, rng):
+        """Scale 1 and shift 0, as at construction (no randomness)."""
+        if self.elementwise_affine:
+            self.weight.fill(1)
+            self.bias.fill(0)
