@@ -22,7 +22,7 @@ from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import positive_ints
 from ._regressor import RegressorNetworkMixin
-from ._tabular_network import ACTIVATIONS, LearningRateSchedule, tabular_network
+from ._tabular_network import ACTIVATIONS, LearningRateSchedule, tabular_front, tabular_network
 from ._tabular_preprocessing import TabularEncoder
 
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
@@ -62,7 +62,7 @@ class _TabularMLP:
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions({"constant", "cosine", "coslog4"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -74,6 +74,8 @@ class _TabularMLP:
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "clip_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "numeric_embedding": ["boolean"],
+        "front_scale": ["boolean"],
         "max_categories": [Interval(Integral, 2, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"})],
         "shuffle": ["boolean"],
@@ -120,9 +122,24 @@ class _TabularMLP:
 
     def _build_network(self, n_features, n_outputs, rng, dtype):
         out_module, _, _ = self._output_spec()
-        sizes = self._hidden_sizes()
+        front, width = tabular_front(
+            n_features,
+            self.encoder_.n_numeric_out_,
+            self.numeric_embedding,
+            self.front_scale,
+            rng,
+            dtype,
+        )
         return tabular_network(
-            n_features, sizes, self.activation, self.dropout, out_module, n_outputs, rng, dtype
+            front,
+            width,
+            self._hidden_sizes(),
+            self.activation,
+            self.dropout,
+            out_module,
+            n_outputs,
+            rng,
+            dtype,
         )
 
     def _preset_controls(self, incremental):
@@ -164,8 +181,8 @@ _COMMON_DOC = """\
         AdamW's decoupled weight decay: each step multiplies the weights (not
         the biases) by ``1 - lr * alpha``.
 
-    batch_size : int, default=256
-        Rows per minibatch (clipped to the number of training rows).
+    batch_size : int or 'auto', default='auto'
+        Rows per minibatch; 'auto' is ``min(200, n_samples)``.
 
     learning_rate_init : float, default=$learning_rate_init
         The peak learning rate of AdamW.
@@ -202,6 +219,15 @@ _COMMON_DOC = """\
 
     clip_grad_norm : float, default=None
         Rescale each minibatch gradient to at most this Euclidean norm.
+
+    numeric_embedding : bool, default=True
+        Periodic embeddings of the numeric columns (``nn.PeriodicEmbedding``,
+        RealMLP's "PBLD": 16 learned frequencies per column, 3 outputs plus the
+        value itself) before the first hidden layer.
+
+    front_scale : bool, default=True
+        A learned scale per input of the first hidden layer (``nn.Scale``,
+        RealMLP's scaling layer, with its learning-rate factor 6).
 
     max_categories : int, default=64
         At most this many categories of a categorical column are one-hot encoded
@@ -397,7 +423,7 @@ class TabularMLPClassifier(_TabularMLP, ClassifierNetworkMixin, ClassifierMixin,
         *,
         dropout=0.15,
         alpha=0.01,
-        batch_size=256,
+        batch_size="auto",
         learning_rate_init=0.002,
         lr_schedule="coslog4",
         max_iter=64,
@@ -409,6 +435,8 @@ class TabularMLPClassifier(_TabularMLP, ClassifierNetworkMixin, ClassifierMixin,
         n_iter_no_change=16,
         tol=0.0,
         clip_grad_norm=None,
+        numeric_embedding=True,
+        front_scale=True,
         max_categories=64,
         dtype="float32",
         label_smoothing=0.1,
@@ -426,13 +454,11 @@ class TabularMLPClassifier(_TabularMLP, ClassifierNetworkMixin, ClassifierMixin,
     ):
         store_params(self, locals())
 
-    def _validate_targets(self, y, incremental, reset):
-        Y = super()._validate_targets(y, incremental, reset)
-        eps = self.label_smoothing
-        if eps == 0:
-            return Y
-        k = len(self.classes_) if self._multiclass() else 2
-        return Y * (1.0 - eps) + eps / k
+    def _output_spec(self):
+        out, criterion, fused = super()._output_spec()
+        if self.label_smoothing:
+            criterion = type(criterion)(label_smoothing=self.label_smoothing)
+        return out, criterion, fused
 
 
 class TabularMLPRegressor(_TabularMLP, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
@@ -508,7 +534,7 @@ class TabularMLPRegressor(_TabularMLP, RegressorNetworkMixin, RegressorMixin, Ba
         huber_delta=1.0,
         dropout=0.15,
         alpha=0.01,
-        batch_size=256,
+        batch_size="auto",
         learning_rate_init=0.002,
         lr_schedule="coslog4",
         max_iter=64,
@@ -520,6 +546,8 @@ class TabularMLPRegressor(_TabularMLP, RegressorNetworkMixin, RegressorMixin, Ba
         n_iter_no_change=16,
         tol=0.0,
         clip_grad_norm=None,
+        numeric_embedding=True,
+        front_scale=True,
         max_categories=64,
         dtype="float32",
         shuffle=True,

@@ -7,58 +7,32 @@
   ends training when the schedule is over -- the planned end of a fit, so no
   ``ConvergenceWarning``.
 
-The activations SELU and Mish are written here until the engine's own
-(``nn.SELU``, ``nn.Mish``) land; :data:`ACTIVATIONS` is the one place to swap them.
+The front of the network is RealMLP's: periodic embeddings of the numeric
+columns (``nn.PeriodicEmbedding``, "PBLD") beside the other encoded columns,
+then a learned per-feature scale (``nn.Scale``).
 """
 
 import math
 
 import numpy as np
-from scipy.special import expit
-
 from . import nn
 from ._training.controls import Control
 
-__all__ = ["ACTIVATIONS", "LearningRateSchedule", "lecun_normal", "tabular_network"]
+__all__ = [
+    "ACTIVATIONS",
+    "LearningRateSchedule",
+    "lecun_normal",
+    "tabular_front",
+    "tabular_network",
+]
 
-_SELU_ALPHA = 1.6732632423543772
-_SELU_SCALE = 1.0507009873554805
-
-
-class _SELU(nn.Module):
-    """Scaled exponential linear unit (Klambauer et al., 2017)."""
-
-    def update_output(self, x):
-        return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0)))
-
-    def update_grad_input(self, x, grad_output):
-        d = np.where(x > 0, _SELU_SCALE, _SELU_SCALE * _SELU_ALPHA * np.exp(np.minimum(x, 0)))
-        return grad_output * d.astype(grad_output.dtype, copy=False)
-
-    def __repr__(self):
-        return "nn.SELU"
-
-
-class _Mish(nn.Module):
-    """``x tanh(softplus(x))`` (Misra, 2019)."""
-
-    def update_output(self, x):
-        return x * np.tanh(np.logaddexp(0, x))
-
-    def update_grad_input(self, x, grad_output):
-        t = np.tanh(np.logaddexp(0, x))
-        return grad_output * (t + x * (1 - t * t) * expit(x))
-
-    def __repr__(self):
-        return "nn.Mish"
-
-
-#: hidden activations of the tabular networks
+#: hidden activations of the tabular networks (in place where the engine allows it)
 ACTIVATIONS = {
-    "selu": _SELU,
-    "mish": _Mish,
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
+    "selu": lambda: nn.SELU(inplace=True),
+    "mish": nn.Mish,
+    "silu": nn.SiLU,
+    "gelu": nn.GELU,
+    "relu": lambda: nn.ReLU(inplace=True),
 }
 
 
@@ -68,9 +42,33 @@ def lecun_normal(rng, fan_in, fan_out, dtype=np.float64):
     return w.astype(dtype), np.zeros(fan_out, dtype=dtype)
 
 
-def tabular_network(n_features, sizes, activation, dropout, out_module, n_outputs, rng, dtype):
-    """``Linear -> activation [-> Dropout]`` per hidden size, the output layer and module."""
-    mods, fan_in = [], n_features
+def tabular_front(n_features, n_numeric, numeric_embedding, front_scale, rng, dtype):
+    """``(modules, width)`` of the input side: numeric embeddings, then the scale.
+
+    The encoder puts the ``n_numeric`` scaled numeric columns first; with
+    ``numeric_embedding`` they go through ``nn.PeriodicEmbedding`` (RealMLP-TD's
+    settings: 16 frequencies, ``sigma=0.1``, 3 outputs per feature plus the
+    feature itself, learning-rate factor 0.1) and the other columns (missing
+    indicators, categories) pass beside them.
+    """
+    mods, width = [], n_features
+    if numeric_embedding and n_numeric > 0:
+        emb = nn.PeriodicEmbedding(
+            n_numeric, 16, 3, sigma=0.1, lr_factor=0.1, rng=rng, dtype=dtype
+        )
+        branches = [nn.Sequential(nn.Narrow(1, 0, n_numeric), emb)]
+        if n_features > n_numeric:
+            branches.append(nn.Narrow(1, n_numeric, n_features - n_numeric))
+        mods += [nn.ConcatTable(*branches), nn.JoinTable(1)]
+        width = emb.n_output + n_features - n_numeric
+    if front_scale:
+        mods.append(nn.Scale(width, lr_factor=6.0, dtype=dtype))
+    return mods, width
+
+
+def tabular_network(front, width, sizes, activation, dropout, out_module, n_outputs, rng, dtype):
+    """``front``, then ``Linear -> activation [-> Dropout]`` per hidden size, the output."""
+    mods, fan_in = list(front), width
     for size in sizes:
         mods.append(nn.Linear(fan_in, size, rng=rng, dtype=dtype, init=lecun_normal))
         mods.append(ACTIVATIONS[activation]())

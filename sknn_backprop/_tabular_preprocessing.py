@@ -104,6 +104,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         Whether the column had missing values in ``fit`` (it then gets an indicator).
     n_features_out_ : int
         Width of the encoded matrix.
+    n_numeric_out_ : int
+        Number of numeric columns: the first ``n_numeric_out_`` encoded columns
+        are their scaled values (indicators and categories follow).
     """
 
     _parameter_constraints: dict = {
@@ -214,6 +217,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             else:
                 self._fit_categorical(j, col)
         self.n_features_out_ = sum(self._width(j) for j in range(n))
+        numeric = [j for j in range(n) if self.kinds_[j] == "numeric"]
+        self.n_numeric_out_ = len(numeric)
+        self._numeric_index = dict(zip(numeric, range(len(numeric))))
         return self
 
     def _fit_numeric(self, j, col):
@@ -281,24 +287,25 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             )
         n = len(cols[0])
         out = np.zeros((n, self.n_features_out_), dtype=self.dtype)
-        k = 0
+        # the numeric values first (the network embeds them), then the rest
+        k = self.n_numeric_out_
         for j, col in enumerate(cols):
-            width = self._width(j)
-            block = out[:, k : k + width]
             if self.kinds_[j] == "numeric":
-                self._encode_numeric(j, col, block)
+                self._encode_numeric(j, col, out, self._numeric_index[j], k)
+                k += int(self.has_missing_[j])
             else:
-                self._encode_categorical(j, col, block)
-            k += width
+                width = self._width(j)
+                self._encode_categorical(j, col, out[:, k : k + width])
+                k += width
         return out
 
-    def _encode_numeric(self, j, col, block):
+    def _encode_numeric(self, j, col, out, value_col, missing_col):
         missing = np.isnan(col)
         x = smooth_clip((col - self.center_[j]) * self.scale_[j])
         x[missing] = 0.0  # the median
-        block[:, 0] = x
+        out[:, value_col] = x
         if self.has_missing_[j]:
-            block[:, 1] = missing
+            out[:, missing_col] = missing
 
     def _encode_categorical(self, j, col, block):
         cats = self.categories_[j]
@@ -315,7 +322,8 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             block[:, -1] = pd.isna(col)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the encoded columns (``col``, ``col_missing``, ``col=category``).
+        """Names of the encoded columns: the numeric ``col`` first, then ``col_missing``,
+        ``col=category`` (and ``col`` for a two-category column).
 
         Parameters
         ----------
@@ -331,13 +339,16 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         if names is None:
             names = [f"x{j}" for j in range(self.n_features_in_)]
+        numeric = [str(names[j]) for j in range(self.n_features_in_) if self.kinds_[j] == "numeric"]
         out = []
         for j, name in enumerate(names):
-            numeric = self.kinds_[j] == "numeric"
-            if numeric or (self._width(j) == 1 and not self.has_missing_[j]):
+            if self.kinds_[j] == "numeric":
+                pass
+            elif self._width(j) == 1 and not self.has_missing_[j]:
                 out.append(str(name))
             else:
                 out += [f"{name}={c}" for c in self.categories_[j]]
             if self.has_missing_[j]:
                 out.append(f"{name}_missing")
+        out = numeric + out
         return np.asarray(out, dtype=object)

@@ -1,0 +1,187 @@
+"""Ablation of TabularMLPClassifier / TabularMLPRegressor's defaults (docs/tabular.rst).
+
+Each configuration changes one default; all run on the same data sets of
+``bench_tabular.py``, subsampled to ``--rows`` rows, with the same ``--folds``-fold
+CV splits (1 BLAS thread per fit).  Results go to a JSON-lines file (one line per
+fold; folds already there are skipped, so the run can be resumed), and the report
+gives, per configuration, the mean accuracy / log-loss / R^2 over data sets, the
+mean rank among the configurations and the mean fit time.
+
+    python benchmarks/ablation_tabular.py --configs default no_pbld --rows 1000
+    python benchmarks/ablation_tabular.py --report
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+import bench_tabular as bt  # noqa: E402
+
+DEFAULT_OUT = os.path.join(HERE, "results", "tabular_ablation.jsonl")
+DATASETS = [
+    "breast_cancer",
+    "digits",
+    "credit_data",
+    "wa_churn",
+    "hpc_data",
+    "Titanicp",
+    "Chile",
+    "Wage",
+    "ames",
+    "Bikeshare",
+]
+
+#: configuration -> (classifier changes, regressor changes); None = not applicable
+CONFIGS = {
+    "default": ({}, {}),
+    "no_pbld": ({"numeric_embedding": False}, {"numeric_embedding": False}),
+    "no_scale": ({"front_scale": False}, {"front_scale": False}),
+    "no_label_smoothing": ({"label_smoothing": 0.0}, None),
+    "cosine": ({"lr_schedule": "cosine"}, {"lr_schedule": "cosine"}),
+    "constant_lr": ({"lr_schedule": "constant"}, {"lr_schedule": "constant"}),
+    "no_dropout": ({"dropout": 0.0}, {"dropout": 0.0}),
+    "no_weight_decay": ({"alpha": 0.0}, {"alpha": 0.0}),
+    "relu": ({"activation": "relu"}, {"activation": "relu"}),
+    "mish_selu_swapped": ({"activation": "mish"}, {"activation": "selu"}),
+    "float64": ({"dtype": "float64"}, {"dtype": "float64"}),
+    "lr_1e-3": ({"learning_rate_init": 1e-3}, {"learning_rate_init": 1e-3}),
+    "lr_4e-3": ({"learning_rate_init": 4e-3}, {"learning_rate_init": 4e-3}),
+    "epochs_32": ({"max_iter": 32, "n_iter_no_change": 8}, {"max_iter": 32, "n_iter_no_change": 8}),
+    "stop_on_score": ("score", "score"),  # sklearn's rule: validation accuracy / R^2
+    "no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
+    "no_clip_output": (None, "noclip"),
+    "width_128": (
+        {"hidden_layer_sizes": (128, 128, 128)},
+        {"hidden_layer_sizes": (128, 128, 128)},
+    ),
+    # references, the bench's own plumbing
+    "sklearn_mlp": ("bench", "bench"),
+    "hgb": ("bench", "bench"),
+    "linear": ("bench", "bench"),
+}
+
+
+def make_factory(config):
+    def make(name, task):
+        cls_change, reg_change = CONFIGS[config]
+        change = reg_change if task == "regression" else cls_change
+        if change == "bench":
+            return bt.make_model(config, task)
+        from sknn_backprop import TabularMLPClassifier, TabularMLPRegressor
+
+        cls = TabularMLPRegressor if task == "regression" else TabularMLPClassifier
+        if change == "score":
+            est = cls(random_state=0)
+            est.early_stopping_metric = "score"  # a fixed setting, not a parameter
+            return est
+        if change == "noclip":
+            est = cls(random_state=0)
+            est._clip_output = False
+            return est
+        return cls(random_state=0, **change)
+
+    return make
+
+
+def applicable(config, task):
+    cls_change, reg_change = CONFIGS[config]
+    return (reg_change if task == "regression" else cls_change) is not None
+
+
+def load(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run(configs, datasets, rows, folds, out):
+    done = {(r["config"], r["dataset"], r["fold"], r["rows"]) for r in load(out)}
+    for name in datasets:
+        X, y, task = bt.load_dataset(name)
+        X, y = bt.subsample(X, y, rows)
+        n_classes = None if task == "regression" else int(y.max()) + 1
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        cv = (KFold if task == "regression" else StratifiedKFold)(
+            n_splits=folds, shuffle=True, random_state=0
+        )
+        splits = list(cv.split(X, y))
+        for config in configs:
+            if not applicable(config, task):
+                continue
+            for k, (train, test) in enumerate(splits):
+                if (config, name, k, rows) in done:
+                    continue
+                rec = bt.run_fold(
+                    "ours", task, X, y, train, test, n_classes, make=make_factory(config)
+                )
+                rec.update(config=config, dataset=name, fold=k, rows=rows, task=task)
+                with open(out, "a") as f:
+                    f.write(json.dumps(rec) + "\n")
+                print(json.dumps(rec), flush=True)
+
+
+def report(path, rows):
+    import pandas as pd
+
+    df = pd.DataFrame([r for r in load(path) if r["rows"] == rows])
+    if df.empty:
+        print("no results")
+        return
+    df["score"] = df["r2"].fillna(df["accuracy"]) if "r2" in df else df["accuracy"]
+    per = df.groupby(["config", "dataset"]).agg(
+        score=("score", "mean"),
+        log_loss=("log_loss", "mean"),
+        fit_time=("fit_time", "mean"),
+        warnings=("convergence_warnings", "sum"),
+        n=("fold", "count"),
+    )
+    per = per.reset_index()
+    complete = per.groupby("dataset")["n"].transform("max")
+    per = per[per["n"] == complete]
+    per["rank"] = per.groupby("dataset")["score"].rank(ascending=False)
+    per["ll_rank"] = per.groupby("dataset")["log_loss"].rank(ascending=True)
+    table = per.groupby("config").agg(
+        datasets=("dataset", "count"),
+        mean_rank=("rank", "mean"),
+        logloss_rank=("ll_rank", "mean"),
+        mean_score=("score", "mean"),
+        mean_logloss=("log_loss", "mean"),
+        fit_s=("fit_time", "mean"),
+        conv_warn=("warnings", "sum"),
+    )
+    pd.set_option("display.width", 200)
+    print(table.sort_values("mean_rank").round(4).to_string())
+    wide = per.pivot(index="dataset", columns="config", values="score").round(4)
+    print()
+    print(wide.to_string())
+    if "default" in wide:
+        print()
+        print("difference to default (score), per data set:")
+        print(wide.sub(wide["default"], axis=0).round(4).to_string())
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    p.add_argument("--datasets", nargs="+", default=DATASETS)
+    p.add_argument("--rows", type=int, default=1000)
+    p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--out", default=DEFAULT_OUT)
+    p.add_argument("--report", action="store_true", help="only print the report")
+    args = p.parse_args(argv)
+    if not args.report:
+        run(args.configs, args.datasets, args.rows, args.folds, args.out)
+    report(args.out, args.rows)
+
+
+if __name__ == "__main__":
+    main()
