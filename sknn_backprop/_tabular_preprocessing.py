@@ -261,7 +261,8 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     def _check_names(self, X, reset):
         from sklearn.utils.validation import _check_feature_names
 
-        _check_feature_names(self, X, reset=reset)
+        if reset or getattr(self, "_owner", None) is None:  # (an estimator checks its own)
+            _check_feature_names(self, X, reset=reset)
 
     def transform(self, X):
         """Encode ``X`` into the network's input matrix.
@@ -309,7 +310,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
 
     def _encode_categorical(self, j, col, block):
         cats = self.categories_[j]
-        codes = pd.Categorical(col, categories=cats).codes  # -1: missing or unseen
+        codes = pd.Index(cats).get_indexer(col)  # -1: missing or unseen
         if block.shape[1] == 1 and not self.has_missing_[j]:
             if len(cats) == 2:  # -1 / +1, and 0 for anything else
                 block[:, 0] = np.where(codes == 1, 1.0, np.where(codes == 0, -1.0, 0.0))
