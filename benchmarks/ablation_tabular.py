@@ -48,6 +48,7 @@ CONFIGS = {
     "constant_lr": ({"lr_schedule": "constant"}, {"lr_schedule": "constant"}),
     "no_dropout": ({"dropout": 0.0}, {"dropout": 0.0}),
     "no_weight_decay": ({"alpha": 0.0}, {"alpha": 0.0}),
+    "wd_0.1": ({"alpha": 0.1}, {"alpha": 0.1}),
     "relu": ({"activation": "relu"}, {"activation": "relu"}),
     "mish_selu_swapped": ({"activation": "mish"}, {"activation": "selu"}),
     "float64": ({"dtype": "float64"}, {"dtype": "float64"}),
