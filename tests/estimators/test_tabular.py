@@ -428,3 +428,38 @@ def test_defaults_beat_scikit_learns_mlp_in_cross_validation():
         theirs = cross_val_score(sk, X, y, cv=cv, scoring="neg_log_loss").mean()
     mine = cross_val_score(ours, X, y, cv=cv, scoring="neg_log_loss").mean()
     assert mine > theirs
+
+
+def test_metadata_routing_through_grid_search():
+    import sklearn
+    from sklearn.model_selection import GridSearchCV
+
+    w = np.where(Y_FRAME == "yes", 5.0, 1.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = TabularMLPClassifier(**FAST).set_fit_request(sample_weight=True)
+        est.set_score_request(sample_weight=False)
+        search = GridSearchCV(est, {"dropout": [0.0, 0.2]}, cv=2).fit(
+            X_FRAME, Y_FRAME, sample_weight=w
+        )
+    weighted = TabularMLPClassifier(**FAST, dropout=search.best_params_["dropout"])
+    weighted.fit(X_FRAME, Y_FRAME, sample_weight=w)
+    np.testing.assert_allclose(
+        search.best_estimator_.predict_proba(X_FRAME), weighted.predict_proba(X_FRAME)
+    )
+
+
+def test_progress_callback_changes_nothing():
+    callback = pytest.importorskip("sklearn.callback")
+    pytest.importorskip("rich")
+    clf = TabularMLPClassifier(**FAST).set_callbacks(callback.ProgressBar())
+    clf.fit(X_FRAME, Y_FRAME)
+    reference = TabularMLPClassifier(**FAST).fit(X_FRAME, Y_FRAME)
+    assert clf.loss_curve_ == reference.loss_curve_
+
+
+def test_skops_round_trip():
+    sio = pytest.importorskip("skops.io")
+    clf = TabularMLPClassifier(**FAST).fit(X_FRAME, Y_FRAME)
+    data = sio.dumps(clf)
+    again = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    np.testing.assert_array_equal(again.predict_proba(X_FRAME), clf.predict_proba(X_FRAME))
