@@ -62,6 +62,23 @@ CONFIGS = {
         {"hidden_layer_sizes": (128, 128, 128)},
         {"hidden_layer_sizes": (128, 128, 128)},
     ),
+    # round 2: combinations with the shorter schedule
+    "e32_no_dropout": (
+        {"max_iter": 32, "n_iter_no_change": 8, "dropout": 0.0},
+        {"max_iter": 32, "n_iter_no_change": 8, "dropout": 0.0},
+    ),
+    "e32_no_early_stopping": (
+        {"max_iter": 32, "early_stopping": False},
+        {"max_iter": 32, "early_stopping": False},
+    ),
+    "e32_lr_1e-3": (
+        {"max_iter": 32, "n_iter_no_change": 8, "learning_rate_init": 1e-3},
+        {"max_iter": 32, "n_iter_no_change": 8, "learning_rate_init": 1e-3},
+    ),
+    "e32_cosine": (
+        {"max_iter": 32, "n_iter_no_change": 8, "lr_schedule": "cosine"},
+        {"max_iter": 32, "n_iter_no_change": 8, "lr_schedule": "cosine"},
+    ),
     # references, the bench's own plumbing
     "sklearn_mlp": ("bench", "bench"),
     "hgb": ("bench", "bench"),
@@ -130,10 +147,24 @@ def run(configs, datasets, rows, folds, out):
                 print(json.dumps(rec), flush=True)
 
 
-def report(path, rows):
+def rst_table(table):
+    """The summary as an RST simple table (for docs/tabular.rst)."""
+    cols = ["config", "datasets", "mean_rank", "logloss_rank", "mean_score", "fit_s"]
+    rows = [[str(i), *(f"{v:.3g}" if isinstance(v, float) else str(v) for v in r)]
+            for i, r in zip(table.index, table[cols[1:]].itertuples(index=False))]  # fmt: skip
+    widths = [max(len(c), *(len(r[k]) for r in rows)) for k, c in enumerate(cols)]
+    line = "  ".join("=" * w for w in widths)
+    out = [line, "  ".join(c.ljust(w) for c, w in zip(cols, widths)), line]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
+    return "\n".join(out + [line])
+
+
+def report(path, rows, configs=None, rst=False):
     import pandas as pd
 
     df = pd.DataFrame([r for r in load(path) if r["rows"] == rows])
+    if configs:
+        df = df[df["config"].isin(configs)]
     if df.empty:
         print("no results")
         return
@@ -159,8 +190,11 @@ def report(path, rows):
         fit_s=("fit_time", "mean"),
         conv_warn=("warnings", "sum"),
     )
+    table = table[table["datasets"] == table["datasets"].max()]  # complete configs only
     pd.set_option("display.width", 200)
     print(table.sort_values("mean_rank").round(4).to_string())
+    if rst:
+        print(rst_table(table.sort_values("mean_rank")))
     wide = per.pivot(index="dataset", columns="config", values="score").round(4)
     print()
     print(wide.to_string())
@@ -178,10 +212,11 @@ def main(argv=None):
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--report", action="store_true", help="only print the report")
+    p.add_argument("--rst", action="store_true", help="also print the summary as RST")
     args = p.parse_args(argv)
     if not args.report:
         run(args.configs, args.datasets, args.rows, args.folds, args.out)
-    report(args.out, args.rows)
+    report(args.out, args.rows, args.configs if args.report else None, args.rst)
 
 
 if __name__ == "__main__":

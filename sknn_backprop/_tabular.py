@@ -284,7 +284,7 @@ _ATTRIBUTES_DOC = """\
     n_features_in_ : int
         Number of columns seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns seen during ``fit`` (DataFrames with string names only).
 
     model_ : nn.Sequential
@@ -367,8 +367,8 @@ class TabularMLPClassifier(_TabularMLP, ClassifierNetworkMixin, ClassifierMixin,
             alpha="0.01",
             learning_rate_init="0.002",
             lr_schedule="'coslog4'",
-            max_iter="64",
-            n_iter_no_change="16",
+            max_iter="32",
+            n_iter_no_change="8",
         )
         + """
     label_smoothing : float, default=0.1
@@ -426,13 +426,13 @@ class TabularMLPClassifier(_TabularMLP, ClassifierNetworkMixin, ClassifierMixin,
         batch_size="auto",
         learning_rate_init=0.002,
         lr_schedule="coslog4",
-        max_iter=64,
+        max_iter=32,
         beta_1=0.9,
         beta_2=0.95,
         epsilon=1e-8,
         early_stopping=True,
         validation_fraction=0.2,
-        n_iter_no_change=16,
+        n_iter_no_change=8,
         tol=0.0,
         clip_grad_norm=None,
         numeric_embedding=True,
@@ -484,8 +484,8 @@ class TabularMLPRegressor(_TabularMLP, RegressorNetworkMixin, RegressorMixin, Ba
             alpha="0.01",
             learning_rate_init="0.002",
             lr_schedule="'coslog4'",
-            max_iter="64",
-            n_iter_no_change="16",
+            max_iter="32",
+            n_iter_no_change="8",
         )
         + """
     Attributes
@@ -537,13 +537,13 @@ class TabularMLPRegressor(_TabularMLP, RegressorNetworkMixin, RegressorMixin, Ba
         batch_size="auto",
         learning_rate_init=0.002,
         lr_schedule="coslog4",
-        max_iter=64,
+        max_iter=32,
         beta_1=0.9,
         beta_2=0.95,
         epsilon=1e-8,
         early_stopping=True,
         validation_fraction=0.2,
-        n_iter_no_change=16,
+        n_iter_no_change=8,
         tol=0.0,
         clip_grad_norm=None,
         numeric_embedding=True,

@@ -90,17 +90,17 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in ``fit`` (only for DataFrames with string column names).
     kinds_ : list of str
         ``'numeric'`` or ``'categorical'`` for each input column.
     categories_ : list of ndarray or None
         For each input column, the categories that get a code (as strings,
         most frequent first), or ``None`` for a numeric column.
-    center_, scale_ : ndarray of shape (n_features_in_,)
+    center_, scale_ : ndarray of shape (`n_features_in_`,)
         The median and the robust scale of each numeric column (NaN for
         categorical columns).
-    has_missing_ : ndarray of bool of shape (n_features_in_,)
+    has_missing_ : ndarray of bool of shape (`n_features_in_`,)
         Whether the column had missing values in ``fit`` (it then gets an indicator).
     n_features_out_ : int
         Width of the encoded matrix.
