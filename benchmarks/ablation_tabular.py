@@ -38,47 +38,69 @@ DATASETS = [
     "Bikeshare",
 ]
 
+#: round 1 (``--rows 1000``): one change at a time from the first candidate,
+#: ``candidate_e64`` (coslog4 over 64 epochs, patience 16); round 3 (full data, 5 folds,
+#: three data sets): the schedule against the patience; round 4 (``--rows 1000``): one
+#: change at a time from the final defaults (``default``)
+_E64 = {"max_iter": 64, "n_iter_no_change": 16, "lr_schedule": "coslog4"}
+
+
+def _from_e64(**change):
+    return ({**_E64, **change}, {**_E64, **change})
+
+
 #: configuration -> (classifier changes, regressor changes); None = not applicable
 CONFIGS = {
     "default": ({}, {}),
-    "no_pbld": ({"numeric_embedding": False}, {"numeric_embedding": False}),
-    "no_scale": ({"front_scale": False}, {"front_scale": False}),
-    "no_label_smoothing": ({"label_smoothing": 0.0}, None),
-    "cosine": ({"lr_schedule": "cosine"}, {"lr_schedule": "cosine"}),
-    "constant_lr": ({"lr_schedule": "constant"}, {"lr_schedule": "constant"}),
-    "no_dropout": ({"dropout": 0.0}, {"dropout": 0.0}),
-    "no_weight_decay": ({"alpha": 0.0}, {"alpha": 0.0}),
-    "wd_0.1": ({"alpha": 0.1}, {"alpha": 0.1}),
-    "relu": ({"activation": "relu"}, {"activation": "relu"}),
-    "mish_selu_swapped": ({"activation": "mish"}, {"activation": "selu"}),
-    "float64": ({"dtype": "float64"}, {"dtype": "float64"}),
-    "lr_1e-3": ({"learning_rate_init": 1e-3}, {"learning_rate_init": 1e-3}),
-    "lr_4e-3": ({"learning_rate_init": 4e-3}, {"learning_rate_init": 4e-3}),
-    "epochs_32": ({"max_iter": 32, "n_iter_no_change": 8}, {"max_iter": 32, "n_iter_no_change": 8}),
-    "stop_on_score": ("score", "score"),  # sklearn's rule: validation accuracy / R^2
-    "no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
-    "no_clip_output": (None, "noclip"),
-    "width_128": (
-        {"hidden_layer_sizes": (128, 128, 128)},
-        {"hidden_layer_sizes": (128, 128, 128)},
+    "candidate_e64": _from_e64(),
+    "no_pbld": _from_e64(numeric_embedding=False),
+    "no_scale": _from_e64(front_scale=False),
+    "no_label_smoothing": ({**_E64, "label_smoothing": 0.0}, None),
+    "cosine": _from_e64(lr_schedule="cosine"),
+    "constant_lr": _from_e64(lr_schedule="constant"),
+    "no_dropout": _from_e64(dropout=0.0),
+    "no_weight_decay": _from_e64(alpha=0.0),
+    "wd_0.1": _from_e64(alpha=0.1),
+    "relu": _from_e64(activation="relu"),
+    "mish_selu_swapped": ({**_E64, "activation": "mish"}, {**_E64, "activation": "selu"}),
+    "float64": _from_e64(dtype="float64"),
+    "lr_1e-3": _from_e64(learning_rate_init=1e-3),
+    "lr_4e-3": _from_e64(learning_rate_init=4e-3),
+    "epochs_32": _from_e64(max_iter=32, n_iter_no_change=8),
+    "stop_on_score": ("score", "score"),  # sklearn's rule: validation accuracy / R^2 (e64)
+    "no_early_stopping": _from_e64(early_stopping=False),
+    "no_clip_output": (None, "noclip"),  # (e64)
+    "width_128": _from_e64(hidden_layer_sizes=(128, 128, 128)),
+    # round 3 (full data, 5 folds): the schedule against the patience, label smoothing
+    # (32 epochs; the patience is 8, or 32: no early end, only the best epoch)
+    "coslog4_p8": ({"lr_schedule": "coslog4"}, {"lr_schedule": "coslog4"}),
+    "coslog4_best_epoch": (
+        {"lr_schedule": "coslog4", "n_iter_no_change": 32},
+        {"lr_schedule": "coslog4", "n_iter_no_change": 32},
     ),
-    # round 2: combinations with the shorter schedule
-    "e32_no_dropout": (
-        {"max_iter": 32, "n_iter_no_change": 8, "dropout": 0.0},
-        {"max_iter": 32, "n_iter_no_change": 8, "dropout": 0.0},
+    "cosine_p8": ({"lr_schedule": "cosine"}, {"lr_schedule": "cosine"}),
+    "cosine_best_epoch": (
+        {"lr_schedule": "cosine", "n_iter_no_change": 32},
+        {"lr_schedule": "cosine", "n_iter_no_change": 32},
     ),
-    "e32_no_early_stopping": (
-        {"max_iter": 32, "early_stopping": False},
-        {"max_iter": 32, "early_stopping": False},
+    "coslog4_best_epoch_no_ls": (
+        {"lr_schedule": "coslog4", "n_iter_no_change": 32, "label_smoothing": 0.0},
+        None,
     ),
-    "e32_lr_1e-3": (
-        {"max_iter": 32, "n_iter_no_change": 8, "learning_rate_init": 1e-3},
-        {"max_iter": 32, "n_iter_no_change": 8, "learning_rate_init": 1e-3},
+    "cosine_best_epoch_no_ls": (
+        {"lr_schedule": "cosine", "n_iter_no_change": 32, "label_smoothing": 0.0},
+        None,
     ),
-    "e32_cosine": (
-        {"max_iter": 32, "n_iter_no_change": 8, "lr_schedule": "cosine"},
-        {"max_iter": 32, "n_iter_no_change": 8, "lr_schedule": "cosine"},
-    ),
+    # round 4 (--rows 1000): one change at a time from the final defaults
+    "final_no_pbld": ({"numeric_embedding": False}, {"numeric_embedding": False}),
+    "final_no_scale": ({"front_scale": False}, {"front_scale": False}),
+    "final_no_label_smoothing": ({"label_smoothing": 0.0}, None),
+    "final_no_dropout": ({"dropout": 0.0}, {"dropout": 0.0}),
+    "final_no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
+    "final_coslog4": ({"lr_schedule": "coslog4"}, {"lr_schedule": "coslog4"}),
+    "final_relu": ({"activation": "relu"}, {"activation": "relu"}),
+    "final_regressor_e64": (None, {"max_iter": 64, "n_iter_no_change": 16}),
+    "final_regressor_e64_no_es": (None, {"max_iter": 64, "early_stopping": False}),
     # references, the bench's own plumbing
     "sklearn_mlp": ("bench", "bench"),
     "hgb": ("bench", "bench"),
@@ -96,11 +118,11 @@ def make_factory(config):
 
         cls = TabularMLPRegressor if task == "regression" else TabularMLPClassifier
         if change == "score":
-            est = cls(random_state=0)
+            est = cls(random_state=0, **_E64)
             est.early_stopping_metric = "score"  # a fixed setting, not a parameter
             return est
         if change == "noclip":
-            est = cls(random_state=0)
+            est = cls(random_state=0, **_E64)
             est._clip_output = False
             return est
         return cls(random_state=0, **change)
