@@ -91,6 +91,7 @@ CONFIGS = {
         {"lr_schedule": "cosine", "n_iter_no_change": 32, "label_smoothing": 0.0},
         None,
     ),
+    "cosine_no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
     # round 4 (--rows 1000): one change at a time from the final defaults
     "final_no_pbld": ({"numeric_embedding": False}, {"numeric_embedding": False}),
     "final_no_scale": ({"front_scale": False}, {"front_scale": False}),
@@ -187,6 +188,8 @@ def report(path, rows, configs=None, rst=False):
     df = pd.DataFrame([r for r in load(path) if r["rows"] == rows])
     if configs:
         df = df[df["config"].isin(configs)]
+    # a fold run twice (two processes) counts once
+    df = df.drop_duplicates(["config", "dataset", "fold", "rows"], keep="last")
     if df.empty:
         print("no results")
         return

@@ -252,7 +252,7 @@ CLASSIFIER_CHANGES = [
     ("alpha", 1.0),
     ("batch_size", 16),
     ("learning_rate_init", 0.02),
-    ("lr_schedule", "cosine"),
+    ("lr_schedule", "coslog4"),
     ("lr_schedule", "constant"),
     ("max_iter", 3),
     ("beta_1", 0.5),
