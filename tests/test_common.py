@@ -48,14 +48,16 @@ ESTIMATORS.append(MLPRegressor(**{**_SMALL, "max_iter": 500}, loss="poisson"))
 ESTIMATORS.append(MLPRegressor(**_SMALL, loss="absolute_error"))
 ESTIMATORS.append(MLPRegressor(**_SMALL, loss="huber", huber_delta=0.5))
 
-# the tabular estimators: their defaults (early stopping on the loss, a schedule, dropout,
-# label smoothing) on a small network, and without early stopping or dropout
+# the tabular estimators: their defaults (a schedule, dropout, label smoothing) on a
+# small network; with early stopping on the loss; without dropout; bagged
 _TABULAR = dict(hidden_layer_sizes=(32,), random_state=0)
 ESTIMATORS += [
     TabularMLPClassifier(**_TABULAR),
     TabularMLPRegressor(**_TABULAR),
-    TabularMLPClassifier(**_TABULAR, early_stopping=False, dropout=0.0, label_smoothing=0.0),
-    TabularMLPRegressor(**_TABULAR, early_stopping=False, dropout=0.0, n_estimators=2),
+    TabularMLPClassifier(**_TABULAR, early_stopping=True),
+    TabularMLPRegressor(**_TABULAR, early_stopping=True),
+    TabularMLPClassifier(**_TABULAR, dropout=0.0, label_smoothing=0.0),
+    TabularMLPRegressor(**_TABULAR, dropout=0.0, n_estimators=2),
 ]
 
 _EARLY_STOPPING_REASON = (

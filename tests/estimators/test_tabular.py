@@ -203,7 +203,7 @@ def test_defaults_raise_no_convergence_warning():
         warnings.simplefilter("error", ConvergenceWarning)
         TabularMLPClassifier(hidden_layer_sizes=(32, 32), random_state=0).fit(X, y)
         TabularMLPClassifier(
-            hidden_layer_sizes=(32,), early_stopping=False, random_state=0
+            hidden_layer_sizes=(32,), early_stopping=True, random_state=0
         ).fit(X, y)
 
 
@@ -214,7 +214,7 @@ def test_schedule_factors_and_planned_end():
     for k in (0.5, 1.5, 2.5, 3.5):
         assert schedule_factor("coslog4", (2**k - 1) / 15) == pytest.approx(1)
     assert schedule_factor("constant", 0.3) == 1
-    clf = TabularMLPClassifier(**{**FAST, "max_iter": 5}, early_stopping=False, batch_size=16)
+    clf = TabularMLPClassifier(**{**FAST, "max_iter": 5}, batch_size=16)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf.fit(X_FRAME, Y_FRAME)
@@ -225,13 +225,14 @@ def test_schedule_factors_and_planned_end():
 
 
 def test_constant_schedule_warns_like_scikit_learn():
-    clf = TabularMLPClassifier(**FAST, early_stopping=False, lr_schedule="constant")
+    clf = TabularMLPClassifier(**FAST, lr_schedule="constant")
     with pytest.warns(ConvergenceWarning):
         clf.fit(X_FRAME, Y_FRAME)
 
 
 def test_best_epoch_restored_by_validation_loss():
-    clf = TabularMLPClassifier(**{**FAST, "max_iter": 20}).fit(X_FRAME, Y_FRAME)
+    clf = TabularMLPClassifier(**{**FAST, "max_iter": 20}, early_stopping=True)
+    clf.fit(X_FRAME, Y_FRAME)
     assert clf.early_stopping_metric == "loss"
     assert clf.best_validation_loss_ == min(clf.validation_loss_curve_)
 
@@ -258,8 +259,7 @@ CLASSIFIER_CHANGES = [
     ("beta_1", 0.5),
     ("beta_2", 0.999),
     ("epsilon", 0.1),
-    ("early_stopping", False),
-    ("validation_fraction", 0.5),
+    ("early_stopping", True),
     ("clip_grad_norm", 1e-3),
     ("numeric_embedding", False),
     ("front_scale", False),
@@ -296,8 +296,15 @@ def test_huber_delta_changes_the_model():
     assert not np.allclose(_outputs(base, X_FRAME, Y_REG), _outputs(changed, X_FRAME, Y_REG))
 
 
+def test_validation_fraction_changes_the_model():
+    base = TabularMLPClassifier(**FAST, early_stopping=True)
+    changed = clone(base).set_params(validation_fraction=0.5)
+    assert not np.allclose(_outputs(base, X_FRAME, Y_FRAME), _outputs(changed, X_FRAME, Y_FRAME))
+
+
 def test_patience_and_tol_stop_early():
     clf = TabularMLPClassifier(**{**FAST, "max_iter": 30}, n_iter_no_change=1, tol=1e9)
+    clf.set_params(early_stopping=True)
     clf.fit(X_FRAME, Y_FRAME)
     # the first epoch improves on nothing; the next two do not improve by 1e9:
     # scikit-learn's rule stops when the count exceeds the patience of 1
@@ -318,7 +325,7 @@ def test_user_controls_run_after_the_schedule():
         def on_epoch_end(self, state):
             Count.epochs += 1
 
-    clf = TabularMLPClassifier(**FAST, early_stopping=False, controls=[Count()])
+    clf = TabularMLPClassifier(**FAST, controls=[Count()])
     clf.fit(X_FRAME, Y_FRAME)
     assert Count.epochs == clf.n_iter_ == FAST["max_iter"]
     assert [type(c) for c in clf.controls_] == [LearningRateSchedule, Count]
@@ -342,7 +349,7 @@ def test_bagging_members_share_the_encoder():
 
 def test_warm_start_continues_and_keeps_the_encoder():
     # (with early stopping a second fit keeps the first's best weights unless it beats them)
-    clf = TabularMLPClassifier(**FAST, warm_start=True, early_stopping=False)
+    clf = TabularMLPClassifier(**FAST, warm_start=True)
     clf.fit(X_FRAME, Y_FRAME)
     encoder, weights = clf.encoder_, clf.coefs_[0].copy()
     clf.fit(X_FRAME, Y_FRAME)
@@ -351,12 +358,13 @@ def test_warm_start_continues_and_keeps_the_encoder():
 
 
 def test_partial_fit_only_without_early_stopping():
-    assert not hasattr(TabularMLPClassifier(), "partial_fit")
-    clf = TabularMLPClassifier(**FAST, early_stopping=False)
+    assert not hasattr(TabularMLPClassifier(early_stopping=True), "partial_fit")
+    assert hasattr(TabularMLPClassifier(), "partial_fit")
+    clf = TabularMLPClassifier(**FAST)
     clf.partial_fit(X_FRAME, Y_FRAME, classes=["no", "yes"])
     clf.partial_fit(X_FRAME, Y_FRAME)
     assert clf.predict(X_FRAME).shape == (len(X_FRAME),)
-    reg = TabularMLPRegressor(**FAST, early_stopping=False)
+    reg = TabularMLPRegressor(**FAST)
     reg.partial_fit(X_FRAME, Y_REG).partial_fit(X_FRAME, Y_REG)
     assert reg.predict(X_FRAME).shape == (len(X_FRAME),)
 
