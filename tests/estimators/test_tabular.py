@@ -408,7 +408,9 @@ def test_training_curve_display():
 
 @pytest.mark.slow
 def test_defaults_beat_scikit_learns_mlp_in_cross_validation():
-    """On a frame with categoricals and NaN, behind the plumbing scikit-learn's MLP needs."""
+    """On a frame with categoricals, NaN and 10% label noise (real labels are noisy),
+    behind the plumbing scikit-learn's MLP needs: the log-loss of 5-fold CV
+    (ours 0.390, scikit-learn's 0.433 when written)."""
     from sklearn.compose import make_column_transformer
     from sklearn.impute import SimpleImputer
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -417,6 +419,8 @@ def test_defaults_beat_scikit_learns_mlp_in_cross_validation():
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     X, y = _frame(800, seed=3)
+    flip = np.random.default_rng(1).random(len(y)) < 0.1
+    y = np.where(flip, np.where(y == "yes", "no", "yes"), y)
     plumbing = make_column_transformer(
         (make_pipeline(SimpleImputer(), StandardScaler()), ["num", "count"]),
         (
