@@ -15,6 +15,7 @@ then a learned per-feature scale (``nn.Scale``).
 import math
 
 import numpy as np
+
 from . import nn
 from ._training.controls import Control
 
@@ -53,9 +54,7 @@ def tabular_front(n_features, n_numeric, numeric_embedding, front_scale, rng, dt
     """
     mods, width = [], n_features
     if numeric_embedding and n_numeric > 0:
-        emb = nn.PeriodicEmbedding(
-            n_numeric, 16, 3, sigma=0.1, lr_factor=0.1, rng=rng, dtype=dtype
-        )
+        emb = nn.PeriodicEmbedding(n_numeric, 16, 3, sigma=0.1, lr_factor=0.1, rng=rng, dtype=dtype)
         branches = [nn.Sequential(nn.Narrow(1, 0, n_numeric), emb)]
         if n_features > n_numeric:
             branches.append(nn.Narrow(1, n_numeric, n_features - n_numeric))

@@ -242,9 +242,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         # most frequent first; ties in sorted order, so the encoding never
         # depends on the order of the rows
         order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        self.categories_[j] = np.array(
-            [c for c, _ in order[: self.max_categories]], dtype=object
-        )
+        self.categories_[j] = np.array([c for c, _ in order[: self.max_categories]], dtype=object)
 
     def _binary(self, j):
         cats = self.categories_[j]

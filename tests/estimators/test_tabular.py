@@ -202,9 +202,9 @@ def test_defaults_raise_no_convergence_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         TabularMLPClassifier(hidden_layer_sizes=(32, 32), random_state=0).fit(X, y)
-        TabularMLPClassifier(
-            hidden_layer_sizes=(32,), early_stopping=True, random_state=0
-        ).fit(X, y)
+        TabularMLPClassifier(hidden_layer_sizes=(32,), early_stopping=True, random_state=0).fit(
+            X, y
+        )
 
 
 def test_schedule_factors_and_planned_end():
