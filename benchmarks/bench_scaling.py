@@ -89,21 +89,22 @@ def child(n):
     import gc
     import tracemalloc
 
-    import sknn_backprop._base as base
+    import sknn_backprop._fitting as base
 
     Ours = import_ours("MLPClassifier")
     X, y = scaling_data(n)
     train = {}
-    fit_stochastic = base.fit_stochastic
+    train_stochastic = base.train_stochastic
 
-    def traced_fit_stochastic(*args, **kwargs):
+    def traced_train_stochastic(*args, **kwargs):
         # the training loop alone: its peak above what the fit held when it started
         # (the encoded targets, the network), the targets' encoding excluded
         held = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        fit_stochastic(*args, **kwargs)
+        return_value = train_stochastic(*args, **kwargs)
         train["peak"] = tracemalloc.get_traced_memory()[1] - held
         train["held"] = held
+        return return_value
 
     with threads(1), quiet_convergence():
         Ours(**mlp_params((8,), 1)).fit(X[:400], y[:400])  # warm-up: imports, buffers
@@ -112,7 +113,7 @@ def child(n):
         Ours(**_params()).fit(X, y)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        base.fit_stochastic = traced_fit_stochastic
+        base.train_stochastic = traced_train_stochastic
         tracemalloc.start()  # again, for the loop alone (a global peak cannot be split)
         Ours(**_params()).fit(X, y)
         tracemalloc.stop()

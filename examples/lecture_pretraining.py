@@ -90,7 +90,7 @@ def save_figure(results, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--output", default=".", help="directory for the figure")
     args = parser.parse_args(argv)
     quick = os.environ.get("SKNN_EXAMPLES_QUICK") == "1"
@@ -125,4 +125,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # not SystemExit(0): sphinx-gallery runs the script in-process
+        raise SystemExit(status)

@@ -18,13 +18,18 @@ from sklearn.utils.validation import check_array, validate_data
 
 from . import _docs, nn
 from ._base import BaseNeuralNetwork, store_params
-from ._mlp import _MLPNetwork
-from ._network import activation_module, activity_penalty, init_function, input_regularisers
+from ._network import (
+    MLPNetworkMixin,
+    activation_module,
+    activity_penalty,
+    init_function,
+    input_regularisers,
+)
 
 __all__ = ["MLPAutoencoder"]
 
 #: parameters of the other estimators that an autoencoder does not have
-_NOT_HERE = ("dropout", "batch_norm", "max_samples", "bootstrap", "oob_score", "n_jobs")
+_NOT_HERE = ("dropout", "batch_norm")
 
 
 def _neg_mse(y_true, y_pred, sample_weight=None):
@@ -37,7 +42,7 @@ def _dense(X):
 
 
 class MLPAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, _MLPNetwork, BaseNeuralNetwork
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, MLPNetworkMixin, BaseNeuralNetwork
 ):
     __doc__ = (
         """Multi-layer autoencoder: ``transform`` gives codes, ``inverse_transform`` rows.
@@ -93,10 +98,9 @@ default='relu'
 """
         + _docs.TRAINING_CONTROLS
         + """
-    n_estimators : int, default=1
-        Only ``1``: bagging is refused, because the codes of separately trained
-        autoencoders are not aligned (their units are in any order and any
-        rotation), so averaging them means nothing.
+    It does not bag (no ``n_estimators``): the codes of separately trained
+    autoencoders are not aligned (their units are in any order and any
+    rotation), so averaging them would mean nothing.
 
     Attributes
     ----------
@@ -148,7 +152,7 @@ default='relu'
 
     _parameter_constraints: dict = {
         **{k: v for k, v in BaseNeuralNetwork._parameter_constraints.items() if k not in _NOT_HERE},
-        **_MLPNetwork._mlp_constraints,
+        **MLPNetworkMixin._mlp_constraints,
         "tied_weights": ["boolean"],
     }
 
@@ -191,7 +195,6 @@ default='relu'
         schedule_adam=False,
         rho=0.9,
         controls=None,
-        n_estimators=1,
     ):
         store_params(self, locals())
 
@@ -200,13 +203,6 @@ default='relu'
     # ------------------------------------------------------------ the hooks
     def _validate_input(self, X, y, incremental, reset):
         """``X`` checked; the target is its dense copy (``y`` is ignored)."""
-        if self.n_estimators != 1:
-            raise ValueError(
-                f"MLPAutoencoder does not bag: n_estimators must be 1, got "
-                f"{self.n_estimators}. The codes of separately trained autoencoders are "
-                "not aligned (any order and rotation of the code units), so averaging "
-                "members' codes or reconstructions would mean nothing."
-            )
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset
         )
@@ -226,6 +222,12 @@ default='relu'
 
     def _build_network(self, n_features, n_outputs, rng, dtype):
         sizes = self._hidden_sizes()
+        if not sizes:
+            raise ValueError(
+                "An autoencoder needs a code layer: hidden_layer_sizes must hold at least "
+                f"one size (the last is the code's), got hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r}."
+            )
         init = init_function(self)
         encoder, fan_in = [], n_features
         for size in sizes:
@@ -233,7 +235,7 @@ default='relu'
             encoder.append(activation_module(self.activation))
             fan_in = size
         encoder += activity_penalty(self)  # on the code only: sparse codes
-        linears = [m for m in encoder if isinstance(m, nn.Linear)]
+        linears = nn.Sequential(*encoder).find_modules(nn.Linear)
         decoder = []
         for i, size in reversed(list(enumerate([n_features, *sizes[:-1]]))):
             if self.tied_weights:
@@ -300,7 +302,7 @@ default='relu'
         return self._fit(X, None, sample_weight, incremental=True)
 
     def _network_dtype(self):
-        return self.model_.parameters()[0][0].dtype
+        return self.model_.dtype
 
     def transform(self, X):
         """The codes of ``X``: the activations of the code layer.

@@ -1,6 +1,8 @@
-"""Bagging ensembles of networks (Breiman, 1994), inside every estimator.
+"""Bagging ensembles of networks (Breiman, 1994): :class:`BaggingMixin`.
 
-With ``n_estimators > 1`` the estimator trains that many copies of itself
+The estimators that bag mix :class:`BaggingMixin` in before the shared base,
+which knows nothing of ``n_estimators`` or ``estimators_``.  With
+``n_estimators > 1`` the estimator trains that many copies of itself
 (``n_estimators=1``), each on a resample of the rows, through the same
 single-network training as any estimator, and averages them: probabilities for
 classifiers (soft vote), predictions for regressors.
@@ -11,6 +13,8 @@ The member protocol -- all that this module asks of an estimator:
   ``_fit_network(data, incremental, first_pass)``, which trains its one network
   on a ``TrainingData`` whose targets are already encoded, and
   ``_raw_predict(X)``, its network's outputs for validated ``X``;
+- ``est._data_state()`` is what validation learnt from the data (``classes_``,
+  ``n_features_in_`` ...): each mixin adds its own, and members get a copy;
 - the ensemble has ``_decode(raw)`` and ``_score_function``
   (and, for classifiers, ``_proba(raw)``) to turn averaged outputs into
   predictions and out-of-bag scores.
@@ -19,9 +23,12 @@ Choices, documented in ``docs/regularisation.rst``:
 
 - Targets are encoded once on the full data, so every member knows every class
   even when its resample misses one.
-- Member ``i`` draws its rows and its own ``random_state`` from seed ``i`` of a
-  stream derived from the estimator's ``random_state``: results do not depend on
-  ``n_jobs``, and growing ``n_estimators`` with ``warm_start`` keeps the old members.
+- Member ``i`` has its own ``numpy.random.SeedSequence`` (child ``i`` of one
+  seeded by the estimator's ``random_state``), which spawns two independent
+  streams: one draws the member's rows (and its online-bagging weights), the
+  other its ``random_state`` (initialisation, shuffling, dropout).  Results do
+  not depend on ``n_jobs``, and growing ``n_estimators`` with ``warm_start``
+  keeps the old members.
 - ``sample_weight`` rides along with the drawn rows (a row drawn twice counts
   twice, with its weight each time); class weights are folded in once.
 - Early stopping in a member validates on that member's out-of-bag rows (when
@@ -32,23 +39,95 @@ Choices, documented in ``docs/regularisation.rst``:
 
 import os
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.parallel import Parallel, delayed  # workers get our warning filters
 from threadpoolctl import threadpool_limits
 
-from ._base import MAX_SEED, NETWORK_ATTRS, TrainingData
+from ._fitting import TrainingData
+from ._sklearn_callbacks import listening
+from ._training.plan import MAX_SEED, ValidationSet
 
+__all__ = ["BaggingMixin"]
+
+#: fitted attributes of a single network, which a bagged model keeps per member
+NETWORK_ATTRS = ("model_", "module_", "coefs_", "intercepts_")
 #: what a single-network fit leaves on the estimator, which an ensemble keeps per member
-_SINGLE_NETWORK_ATTRS = (*NETWORK_ATTRS, "_optimizer", "controls_")
+_SINGLE_NETWORK_ATTRS = (*NETWORK_ATTRS, "_optimizer", "_stopping", "controls_", "_controls_given")
+#: what an ensemble fit leaves, which a single-network fit drops
+_ENSEMBLE_ATTRS = ("estimators_", "estimators_samples_", "oob_score_")
+#: the spawn keys under a member's seed: its rows, its random_state
+_ROWS, _INIT = 0, 1
+
+
+class BaggingMixin:
+    """``n_estimators`` members averaged: the estimators that bag mix this in first."""
+
+    _bagging_constraints = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="right"),
+        ],
+        "bootstrap": ["boolean"],
+        "oob_score": ["boolean"],
+        "n_jobs": [None, Integral],
+    }
+
+    def _is_fitted(self):
+        return "estimators_" in self.__dict__ or super()._is_fitted()
+
+    def _train(self, data, incremental, first_pass):
+        if self.n_estimators > 1:
+            train_ensemble(self, data, incremental, first_pass)
+            return
+        for name in _ENSEMBLE_ATTRS:
+            self.__dict__.pop(name, None)  # left over from an ensemble fit
+        super()._train(data, incremental, first_pass)
+
+    def _raw_predict(self, X):
+        if "estimators_" in self.__dict__:
+            return np.mean([m._raw_predict(X) for m in self.estimators_], axis=0)
+        return super()._raw_predict(X)
+
+    def _check_fitted(self):
+        if "estimators_" not in self.__dict__:
+            super()._check_fitted()
+
+    def __getattr__(self, name):
+        # only called for missing attributes: point a bagged model's user to its members
+        if name in NETWORK_ATTRS and "estimators_" in self.__dict__:
+            raise AttributeError(
+                f"This bagged {type(self).__name__} (n_estimators="
+                f"{self.__dict__.get('n_estimators')}) has no attribute {name!r}: each "
+                f"member has its own network, in estimators_[i].{name}."
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def _member_seeds(random_state, n):
-    """One seed per member, drawn from the estimator's ``random_state``."""
-    return check_random_state(random_state).randint(MAX_SEED, size=n)
+    """Member ``i``'s ``SeedSequence``: child ``i`` of one seeded by ``random_state``.
+
+    Children are keyed by their index, so member ``i``'s streams do not depend
+    on how many members there are (warm starts that grow the ensemble).
+    """
+    entropy = int(check_random_state(random_state).randint(MAX_SEED))
+    return [np.random.SeedSequence(entropy, spawn_key=(i,)) for i in range(n)]
+
+
+def _stream(seed, *key):
+    """The independent stream ``key`` under a member's ``SeedSequence``."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + key)
+
+
+def _member_random_state(seed):
+    """The member's ``random_state``: an int from its initialisation stream."""
+    return int(_stream(seed, _INIT).generate_state(1)[0] % MAX_SEED)
 
 
 def _n_draw(est, n_samples):
@@ -60,32 +139,26 @@ def _n_draw(est, n_samples):
 
 
 def _draw_rows(est, seed, n_samples):
-    rs = np.random.RandomState(seed)
+    rng = np.random.default_rng(_stream(seed, _ROWS))
     n = _n_draw(est, n_samples)
     if est.bootstrap:
-        return np.sort(rs.randint(0, n_samples, n))
-    return np.sort(rs.permutation(n_samples)[:n])
+        return np.sort(rng.integers(0, n_samples, n))
+    return np.sort(rng.permutation(n_samples)[:n])
 
 
 def _new_member(est, seed):
     member = clone(est).set_params(
-        n_estimators=1, oob_score=False, n_jobs=None, warm_start=False, random_state=int(seed)
+        n_estimators=1,
+        oob_score=False,
+        n_jobs=None,
+        warm_start=False,
+        random_state=_member_random_state(seed),
     )
     if "class_weight" in member.get_params():
         member.set_params(class_weight=None)  # already folded into the sample weights
     member.__dict__.pop("_skl_callbacks", None)  # the ensemble reports, not each member
     # what validation learnt from the data: members are never validated themselves
-    for name in (
-        "classes_",
-        "_label_binarizer",
-        "_two_column_binary",
-        "n_features_in_",
-        "feature_names_in_",
-        "input_shape_",
-        *getattr(est, "_member_state", ()),  # a preset's own learned state (tabular)
-    ):
-        if hasattr(est, name):
-            setattr(member, name, getattr(est, name))
+    member.__dict__.update(est._data_state())
     return member
 
 
@@ -136,8 +209,7 @@ def _run(est, X, Y, y, jobs):
 
 def _ensemble_task(est, X, y, n_members):
     """The ensemble's root callback task (``None`` when no callback listens)."""
-    listening = hasattr(est, "_skl_callbacks") or hasattr(est, "_parent_callback_ctx")
-    if not listening or not hasattr(est, "_init_callback_context"):
+    if not listening(est):
         return None
     root = est._init_callback_context(max_subtasks=n_members)
     root.call_on_fit_task_begin(estimator=est, X=X, y=y)
@@ -159,7 +231,7 @@ def _reported(root, est, X, Y, y, job):
     return member
 
 
-def fit_ensemble(est, data, incremental, first_pass):
+def train_ensemble(est, data, incremental, first_pass):
     """Train (or continue training) the members of ``est``; set the ensemble attributes."""
     X, Y, y, sample_weight, val = data
     for name in _SINGLE_NETWORK_ATTRS:
@@ -184,7 +256,9 @@ def fit_ensemble(est, data, incremental, first_pass):
                 member.set_params(warm_start=True, max_iter=est.max_iter)
             else:
                 member, rows = _new_member(est, seed), _draw_rows(est, seed, n_samples)
-            member_val = val if val is not None else _oob_validation(est, X, y, sample_weight, rows)
+            member_val = val
+            if member_val is None:
+                member_val = _oob_validation(est, X, Y, y, sample_weight, rows)
             jobs.append((member, sample_weight, rows, member_val, i >= len(existing), False))
             samples.append(rows)
     est.estimators_ = _run(est, X, Y, y, jobs)
@@ -194,14 +268,16 @@ def fit_ensemble(est, data, incremental, first_pass):
         _oob_score(est, X, y)
 
 
-def _oob_validation(est, X, y, sample_weight, rows):
+def _oob_validation(est, X, Y, y, sample_weight, rows):
+    """A member's out-of-bag rows as its validation set, encoded (rows of ``Y``)."""
     if not est.early_stopping:
         return None
     oob = np.setdiff1d(np.arange(X.shape[0]), rows)
     if len(oob) < 2:
         return None  # too few out-of-bag rows: the member splits its own resample
     sw = None if sample_weight is None else sample_weight[oob]
-    return (_safe_indexing(X, oob), _safe_indexing(y, oob), sw)
+    Y_oob = Y[oob].astype(X.dtype, copy=False).reshape(len(oob), -1)
+    return ValidationSet(_safe_indexing(X, oob), Y_oob, _safe_indexing(y, oob), sw)
 
 
 def _online_jobs(est, X, Y, y, sample_weight, existing, seeds):
@@ -212,8 +288,8 @@ def _online_jobs(est, X, Y, y, sample_weight, existing, seeds):
     for i, seed in enumerate(seeds):
         first = i >= len(existing)
         member = _new_member(est, seed) if first else existing[i]
-        rs = np.random.RandomState((int(seed) + est._n_partial_fits) % (2**31 - 1))
-        w = base * rs.poisson(1.0, X.shape[0])
+        rng = np.random.default_rng(_stream(seed, _ROWS, est._n_partial_fits))
+        w = base * rng.poisson(1.0, X.shape[0])
         if w.sum() == 0:
             w = base  # an all-zero draw would leave the member untrained
         jobs.append((member, w, None, None, first, True))
@@ -241,7 +317,6 @@ def _aggregate(est):
     else:
         est.best_loss_ = float(np.mean([m.best_loss_ for m in members]))
         est.best_validation_score_ = est.best_validation_loss_ = None
-    est._no_improvement_count = 0
 
 
 def _oob_score(est, X, y):

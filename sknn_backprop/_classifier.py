@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import (
 )
 
 from . import nn
-from ._training.rollback import transaction
+from ._warnings import user_warnings
 
 __all__ = ["ClassifierNetworkMixin", "encode_labels"]
 
@@ -48,6 +48,13 @@ class ClassifierNetworkMixin:
     """Target encoding, outputs and predictions shared by the classifiers."""
 
     _score_function = staticmethod(accuracy_score)
+
+    def _data_state(self):
+        state = super()._data_state()
+        for name in ("classes_", "_label_binarizer"):
+            if name in self.__dict__:
+                state[name] = self.__dict__[name]
+        return state
 
     def _validate_targets(self, y, incremental, reset):
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -179,7 +186,7 @@ class ClassifierNetworkMixin:
         self : object
             Trained model.
         """
-        with transaction(self, incremental=True):
+        with self._transaction(incremental=True), user_warnings():
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = LabelBinarizer()
                 if type_of_target(y).startswith("multilabel"):

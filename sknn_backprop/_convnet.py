@@ -8,6 +8,7 @@ every training hyperparameter is ``BaseNeuralNetwork``'s.
 """
 
 import math
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _docs, nn
+from ._bagging import BaggingMixin
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import (
@@ -67,7 +69,7 @@ class _ConvNetwork:
             image = (1,) + image
         return X.reshape(X.shape[0], -1), image
 
-    def _resolve_input_shape(self, n_features, image=None):
+    def _resolve_input_shape(self, n_features, image=None, warn=False):
         """The ``(C, H, W)`` of one sample, from ``input_shape``, the array or ``n_features``."""
         if self.input_shape is not None:
             shape = tuple(self.input_shape)
@@ -94,14 +96,27 @@ class _ConvNetwork:
         if image is not None:
             return image
         side = math.isqrt(n_features)
-        if side * side == n_features:
-            return (1, side, side)
+        if side * side == n_features or not warn:
+            return (1, side, side) if side * side == n_features else (1, 1, n_features)
+        warnings.warn(
+            f"X has {n_features} features, not a perfect square, and input_shape is None: "
+            f"each row is read as a 1 x {n_features} one-channel signal (kernels of "
+            f"1 x {self.kernel_size}). Pass input_shape=(H, W) or (C, H, W) to read it as "
+            "images.",
+            UserWarning,
+        )
         return (1, 1, n_features)
+
+    def _data_state(self):
+        state = super()._data_state()
+        if "input_shape_" in self.__dict__:
+            state["input_shape_"] = self.input_shape_
+        return state
 
     def _validate_input(self, X, y, incremental, reset):
         X, image = self._flatten_images(X)
         X, y = super()._validate_input(X, y, incremental, reset)
-        shape = self._resolve_input_shape(X.shape[1], image)
+        shape = self._resolve_input_shape(X.shape[1], image, warn=reset)
         if reset:
             self.input_shape_ = shape
         elif shape != self.input_shape_:
@@ -133,11 +148,19 @@ class _ConvNetwork:
     def _hidden_sizes(self):
         return positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
 
-    def _plan(self, shape):
-        """One ``(filters, kernel, padding, pool)`` per block, pairs capped to the map size."""
+    def _plan(self, shape, warn=False):
+        """One ``(filters, kernel, padding, pool)`` per block, pairs capped to the map size.
+
+        With ``warn``, a ``UserWarning`` names every block whose kernel or pooling
+        window had to be shrunk (or whose pooling was dropped) because the feature
+        map is smaller than asked; the height of a one-row input (a 1-D signal)
+        is capped silently, as documented.
+        """
         c, h, w = shape
-        blocks = []
-        for f in self._conv_filters():
+        signal = h == 1  # a 1-D signal: 1 x k kernels and pools are the design
+        blocks, changes = [], []
+        for i, f in enumerate(self._conv_filters(), start=1):
+            size = (h, w)
             kernel = (min(self.kernel_size, h), min(self.kernel_size, w))
             pad = tuple((k - 1) // 2 if self.padding == "same" else 0 for k in kernel)
             h, w = _conv_out(h, kernel[0], pad[0]), _conv_out(w, kernel[1], pad[1])
@@ -145,6 +168,32 @@ class _ConvNetwork:
             h, w = h // pool[0], w // pool[1]
             blocks.append((f, kernel, pad, pool))
             c = f
+            axes = (1,) if signal else (0, 1)
+            what = []
+            if any(kernel[a] < self.kernel_size for a in axes):
+                what.append(
+                    f"its {self.kernel_size} x {self.kernel_size} kernel shrunk to "
+                    f"{kernel[0]} x {kernel[1]}"
+                )
+            if self.pool_size > 1 and any(pool[a] < self.pool_size for a in axes):
+                what.append(
+                    "its pooling dropped"
+                    if pool == (1, 1)
+                    else f"its pooling shrunk to {pool[0]} x {pool[1]}"
+                )
+            if what:
+                changes.append(f"block {i} (on a {size[0]} x {size[1]} map): {', '.join(what)}")
+        if warn and changes:
+            warnings.warn(
+                f"The {shape[1]} x {shape[2]} images are too small for {len(blocks)} "
+                f"convolution block(s) of kernel_size={self.kernel_size}, "
+                f"pool_size={self.pool_size}, padding={self.padding!r}: "
+                + "; ".join(changes)
+                + ". Use fewer conv_filters, a smaller kernel_size or pool_size"
+                + (", padding='same'" if self.padding == "valid" else "")
+                + " or larger images (input_shape).",
+                UserWarning,
+            )
         return blocks, (c, h, w)
 
     def _build_hidden(self, n_features, rng, dtype):
@@ -153,7 +202,7 @@ class _ConvNetwork:
         if self.augment_shift > 0:
             mods.append(nn.RandomShift(self.augment_shift))
         mods += input_regularisers(self)
-        blocks, out_shape = self._plan(shape)
+        blocks, out_shape = self._plan(shape, warn=True)
         in_channels = shape[0]
         for filters, kernel, pad, pool in blocks:
             conv = nn.Conv2d(
@@ -201,7 +250,9 @@ class _ConvNetwork:
         return max(macs for _, macs in self._layer_sizes())
 
 
-class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, BaseNeuralNetwork):
+class ConvNetClassifier(
+    ClassifierNetworkMixin, _ConvNetwork, BaggingMixin, ClassifierMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Convolutional neural network classifier for images (or 1-D signals).
 
@@ -300,6 +351,7 @@ class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, B
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
         **_ConvNetwork._convnet_constraints,
+        **BaggingMixin._bagging_constraints,
         "loss": [StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -361,7 +413,9 @@ class ConvNetClassifier(ClassifierNetworkMixin, _ConvNetwork, ClassifierMixin, B
         store_params(self, locals())
 
 
-class ConvNetRegressor(_ConvNetwork, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
+class ConvNetRegressor(
+    _ConvNetwork, RegressorNetworkMixin, BaggingMixin, RegressorMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """Convolutional neural network regressor for images (or 1-D signals).
 
@@ -428,6 +482,7 @@ class ConvNetRegressor(_ConvNetwork, RegressorNetworkMixin, RegressorMixin, Base
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
         **_ConvNetwork._convnet_constraints,
+        **BaggingMixin._bagging_constraints,
         **RegressorNetworkMixin._regressor_constraints,
     }
 

@@ -526,7 +526,7 @@ class FilterDisplay:
         model = getattr(net, "model_", None)
         if model is None:
             raise NotFittedError(f"{name} has no fitted network (model_).")
-        convs = [m for m in model.modules if isinstance(m, nn.Conv2d)]
+        convs = model.find_modules(nn.Conv2d)
         if not convs:
             raise ValueError(f"{name}'s network has no nn.Conv2d layer.")
         if not -len(convs) <= layer < len(convs):

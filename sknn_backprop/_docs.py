@@ -139,7 +139,8 @@ CONVNET = """\
         Height and width of the square convolution kernels.  On an axis that is
         smaller than the kernel (a tiny image, or the single row of a 1-D signal,
         which gets ``(1, kernel_size)`` kernels) the kernel is capped to the size
-        of that axis.
+        of that axis; ``fit`` warns (``UserWarning``) naming every block whose
+        kernel or pooling shrank, except along a 1-D signal's single row.
 
     pool_size : int, default=2
         Height and width of the non-overlapping max-pooling windows (``1``: no
@@ -160,7 +161,8 @@ CONVNET = """\
         laid out in C order in the rows of a 2-D ``X``.  ``None``: taken from a
         3-D ``(n, H, W)`` or 4-D ``(n, C, H, W)`` ``X``; for a 2-D ``X`` a square
         one-channel image when ``n_features`` is a perfect square, else a 1-D
-        signal of ``n_features`` values (``C = H = 1``).
+        signal of ``n_features`` values (``C = H = 1``), which ``fit`` says with a
+        ``UserWarning``: pass ``input_shape`` to read such rows as images.
 
     augment_shift : int, default=0
         Data augmentation: each training image is translated by up to this many
@@ -190,14 +192,7 @@ CONVNET_NOTES = """\
     (convolution outputs included), so memory stays bounded for any ``n_samples``.
 """
 
-CLASSIFIER = """\
-    loss : {'log_loss', 'squared_error'}, default='log_loss'
-        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
-        multilabel) outputs, as scikit-learn's. 'squared_error' is the lecture's
-        ``1/2 ||y - sigma(z)||^2`` on one sigmoid output per class (the
-        saturating loss of its "squared loss vs cross entropy" comparison);
-        ``predict_proba`` then normalises the outputs of each row to sum to one.
-
+CLASS_WEIGHT = """\
     class_weight : dict, 'balanced' or None, default=None
         Weights associated with classes, multiplied into ``sample_weight``;
         'balanced' uses ``n_samples / (n_classes * np.bincount(y))``, with the
@@ -205,6 +200,19 @@ CLASSIFIER = """\
         ``LogisticRegression``: a row of weight 2 counts as two rows).  With
         bagging the weights are computed once, on the full data.
 """
+
+CLASSIFIER = (
+    """\
+    loss : {'log_loss', 'squared_error'}, default='log_loss'
+        'log_loss' is cross-entropy on softmax (multiclass) or sigmoid (binary,
+        multilabel) outputs, as scikit-learn's. 'squared_error' is the lecture's
+        ``1/2 ||y - sigma(z)||^2`` on one sigmoid output per class (the
+        saturating loss of its "squared loss vs cross entropy" comparison);
+        ``predict_proba`` then normalises the outputs of each row to sum to one.
+
+"""
+    + CLASS_WEIGHT
+)
 
 DROPOUT = """\
     dropout : float or array-like of float, default=0.0
@@ -371,7 +379,11 @@ BAGGING = """\
     n_jobs : int, default=None
         Members trained in parallel with joblib (``-1``: all cores). BLAS threads
         are capped per worker so the two levels of parallelism share the cores;
-        results are identical for any ``n_jobs``.
+        results are identical for any ``n_jobs``.  Worker processes cost about
+        0.2 s per fit once started (the first parallel fit of a session also
+        starts them: seconds), so they pay only when a member trains for more
+        than a few tenths of a second; for smaller members leave ``n_jobs=None``
+        (serial), see ``docs/estimators.rst``.
 """
 
 ATTRIBUTES = """\

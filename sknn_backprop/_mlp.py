@@ -4,41 +4,27 @@ Each class only says how to build its network, which loss and output layer it
 uses and how it encodes targets; training is the shared core's (``_training``).
 """
 
-from numbers import Integral
-
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from . import _docs
+from ._bagging import BaggingMixin
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
-from ._network import dense_stack, input_regularisers, positive_ints
+from ._network import MLPNetworkMixin
 from ._pretrain import PretrainMixin
 from ._regressor import RegressorNetworkMixin
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 
-class _MLPNetwork:
-    """The dense part shared by both MLPs: input regularisers, then hidden layers."""
-
-    _mlp_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-    }
-
-    def _hidden_sizes(self):
-        return positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
-
-    def _build_hidden(self, n_features, rng, dtype):
-        dense, width = dense_stack(self, n_features, self._hidden_sizes(), rng, dtype)
-        return input_regularisers(self) + dense, width
-
-    def _widest_hidden(self):
-        return max(self._hidden_sizes())
-
-
 class MLPClassifier(
-    ClassifierNetworkMixin, _MLPNetwork, PretrainMixin, ClassifierMixin, BaseNeuralNetwork
+    ClassifierNetworkMixin,
+    MLPNetworkMixin,
+    PretrainMixin,
+    BaggingMixin,
+    ClassifierMixin,
+    BaseNeuralNetwork,
 ):
     __doc__ = (
         """Multi-layer perceptron classifier, a drop-in superset of scikit-learn's.
@@ -113,8 +99,9 @@ default='relu'
 
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
-        **_MLPNetwork._mlp_constraints,
+        **MLPNetworkMixin._mlp_constraints,
         **PretrainMixin._pretrain_constraints,
+        **BaggingMixin._bagging_constraints,
         "loss": [StrOptions({"log_loss", "squared_error"})],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
@@ -174,7 +161,12 @@ default='relu'
 
 
 class MLPRegressor(
-    _MLPNetwork, PretrainMixin, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork
+    MLPNetworkMixin,
+    PretrainMixin,
+    RegressorNetworkMixin,
+    BaggingMixin,
+    RegressorMixin,
+    BaseNeuralNetwork,
 ):
     __doc__ = (
         """Multi-layer perceptron regressor, a drop-in superset of scikit-learn's.
@@ -234,8 +226,9 @@ default='relu'
 
     _parameter_constraints: dict = {
         **BaseNeuralNetwork._parameter_constraints,
-        **_MLPNetwork._mlp_constraints,
+        **MLPNetworkMixin._mlp_constraints,
         **PretrainMixin._pretrain_constraints,
+        **BaggingMixin._bagging_constraints,
         **RegressorNetworkMixin._regressor_constraints,
     }
 

@@ -9,11 +9,13 @@ dropout, and the input regularisers.
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from . import nn
 
 __all__ = [
     "ACTIVATIONS",
+    "MLPNetworkMixin",
     "activation_module",
     "activity_penalty",
     "batch_norm",
@@ -124,3 +126,21 @@ def input_regularisers(est):
     if est.input_dropout > 0:
         mods.append(nn.Dropout(est.input_dropout))
     return mods
+
+
+class MLPNetworkMixin:
+    """The dense part of the MLPs and the autoencoder: input regularisers, hidden layers."""
+
+    _mlp_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _hidden_sizes(self):
+        return positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
+
+    def _build_hidden(self, n_features, rng, dtype):
+        dense, width = dense_stack(self, n_features, self._hidden_sizes(), rng, dtype)
+        return input_regularisers(self) + dense, width
+
+    def _widest_hidden(self):
+        return max(self._hidden_sizes())

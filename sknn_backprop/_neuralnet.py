@@ -25,6 +25,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
 from . import _docs, nn
+from ._bagging import BaggingMixin
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._pretrain import PretrainMixin
@@ -39,11 +40,9 @@ _OUTPUTS = (nn.Softmax, nn.LogSoftmax, nn.Sigmoid)
 _HIDDEN_ACTIVATIONS = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.Abs)
 
 
-def _leaves(module):
-    """The modules of ``module`` in order, nested ``Sequential`` containers opened."""
-    if isinstance(module, nn.Sequential):
-        return [leaf for m in module.modules for leaf in _leaves(m)]
-    return [module]
+def _chain(module):
+    """The modules of ``module`` in order (a ``Sequential``'s nested chains opened)."""
+    return module.flattened() if isinstance(module, nn.Sequential) else [module]
 
 
 def default_module(n_features, n_outputs, hidden=100):
@@ -86,14 +85,13 @@ class _UserNetwork:
         module = self.module if isinstance(self.module, nn.Module) else None
         if module is None:
             module = self._make_module(n_features, n_outputs)
-        out = module.infer(np.zeros((1, n_features)))
-        return int(np.prod(out.shape[1:]))
+        return _probe_widths(_chain(module), n_features, np.float64)[0]
 
     def _build_network(self, n_features, n_outputs, rng, dtype):
         module = self._make_module(n_features, n_outputs).astype(dtype)
         if not (self.warm_start and isinstance(self.module, nn.Module)):
             module.reset_parameters(rng)  # drawn afresh from random_state
-        leaves = _leaves(module)
+        leaves = _chain(module)
         width, self._widest = _probe_widths(leaves, n_features, dtype)
         if width == 1 and isinstance(leaves[-1], (nn.Softmax, nn.LogSoftmax)):
             raise ValueError(
@@ -107,12 +105,33 @@ class _UserNetwork:
             )
         self.module_ = module
         leaves = _with_activity_penalty(leaves, self.activity_l1)
+        if isinstance(self.criterion, nn.Criterion):
+            # the user's criterion sees the module's own output (fit trains a copy of it);
+            # a layer appended after it turns that output into predictions
+            self.criterion_ = copy.deepcopy(self.criterion)
+            leaves = leaves + [self._prediction_layer(leaves[-1])]
+            noise = [nn.GaussianNoise(self.input_noise)] if self.input_noise > 0 else []
+            return nn.Sequential(*noise, *leaves)
         output = self._output_module(leaves[-1])
         if output is not leaves[-1]:
             keep = leaves[:-1] if isinstance(leaves[-1], _OUTPUTS) else leaves
             leaves = keep + [output]
         noise = [nn.GaussianNoise(self.input_noise)] if self.input_noise > 0 else []
         return nn.Sequential(*noise, *leaves)
+
+    def _prediction_layer(self, last):  # pragma: no cover - defined by each estimator
+        raise NotImplementedError
+
+    def _criterion_spec(self):
+        """``_output_spec`` for a criterion object: the appended layer, the criterion, fused."""
+        out = self.model_.modules[-1] if "model_" in self.__dict__ else nn.Identity()
+        return out, self.__dict__.get("criterion_", self.criterion), True
+
+    def _probability_module(self):
+        """The layer whose output the predictions are (the user's, before an Identity)."""
+        mods = self.model_.modules
+        custom = isinstance(self.criterion, nn.Criterion) and isinstance(mods[-1], nn.Identity)
+        return mods[-2] if custom and len(mods) > 1 else mods[-1]
 
     def _prepare_X(self, X):
         if sp.issparse(X) and not isinstance(self.model_.modules[0], nn.Linear):
@@ -145,14 +164,37 @@ def _probe_widths(leaves, n_features, dtype):
     """``(output width, widest activation)`` in values per sample, from one zero row."""
     x = np.zeros((1, n_features), dtype=dtype)
     widest = 0
-    for m in leaves:
-        x = m.infer(x)
+    for i, m in enumerate(leaves):
+        n_in = getattr(m, "n_in", None) if isinstance(m, nn.Linear) else None
+        if n_in is not None and x.ndim == 2 and x.shape[1] != n_in:
+            got = (
+                f"X has {n_features} features"
+                if i == 0
+                else f"it gets {x.shape[1]} values per sample from X's {n_features} features"
+            )
+            raise ValueError(
+                f"The module's layer {i}, {m!r}, expects {n_in} input features, but {got}: "
+                "build the module for the data's width, or pass a callable "
+                "module(n_features, n_outputs)."
+            )
+        try:
+            x = m.infer(x)
+        except ValueError as exc:  # another layer that cannot take what reaches it
+            raise ValueError(
+                f"The module cannot take X with {n_features} features: its layer {i}, "
+                f"{m!r}, gets input of shape {x.shape[1:]} per sample ({exc})"
+            ) from exc
         widest = max(widest, x[0].size)
     return x[0].size, widest
 
 
 class NeuralNetClassifier(
-    _UserNetwork, ClassifierNetworkMixin, PretrainMixin, ClassifierMixin, BaseNeuralNetwork
+    _UserNetwork,
+    ClassifierNetworkMixin,
+    PretrainMixin,
+    BaggingMixin,
+    ClassifierMixin,
+    BaseNeuralNetwork,
 ):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn classifier.
@@ -180,16 +222,23 @@ class NeuralNetClassifier(
         and a ``Softmax`` (multiclass) or ``Sigmoid`` (binary, multilabel)
         output layer is appended.
 
-    criterion : {'log_loss', 'squared_error'} or None, default=None
+    criterion : {'log_loss', 'squared_error'}, nn.Criterion or None, default=None
         The loss: cross-entropy (``None`` or 'log_loss'), or the lecture's
         squared error on sigmoid outputs (one per class; a last ``Softmax`` or
-        ``LogSoftmax`` is replaced by the sigmoids).
+        ``LogSoftmax`` is replaced by the sigmoids).  Or any of the engine's
+        criteria, e.g. ``nn.CrossEntropyCriterion()`` on logits or
+        ``nn.ClassNLLCriterion()`` after a ``LogSoftmax``: ``fit`` trains a copy,
+        ``criterion_``, on the module's own output against one-hot rows (a
+        single 0/1 column for two classes, unless the module outputs two); the
+        predicted probabilities are the module's output when it ends in
+        ``Softmax`` or ``Sigmoid``, its ``exp`` after ``LogSoftmax``, else the
+        ``Softmax`` (``Sigmoid`` for one column) of it.
 
 """
         + _docs.SOLVER
         + """
 """
-        + _docs.CLASSIFIER
+        + _docs.CLASS_WEIGHT
         + "\n"
         + _docs.NETWORK_REGULARISERS
         + "\n"
@@ -203,6 +252,10 @@ class NeuralNetClassifier(
 
     module_ : nn.Module
         The trained copy of ``module`` (its layers are those of ``model_``).
+
+    criterion_ : nn.Criterion
+        The copy of ``criterion`` that ``fit`` trained with (only when
+        ``criterion`` is an ``nn.Criterion``).
 
 """
         + _docs.ATTRIBUTES
@@ -235,7 +288,8 @@ class NeuralNetClassifier(
         },
         "module": [None, nn.Module, callable],
         **PretrainMixin._pretrain_constraints,
-        "criterion": [None, StrOptions({"log_loss", "squared_error"})],
+        **BaggingMixin._bagging_constraints,
+        "criterion": [None, StrOptions({"log_loss", "squared_error"}), nn.Criterion],
         "class_weight": [None, dict, StrOptions({"balanced"})],
     }
 
@@ -287,13 +341,31 @@ class NeuralNetClassifier(
     ):
         store_params(self, locals())
 
-    # the classifier behaviour reads ``loss``; here it is ``criterion``
+    # the classifier behaviour reads ``loss``; here it is ``criterion`` (an nn.Criterion
+    # object counts as 'log_loss' there: it trains the module's output, see _build_network)
     @property
     def loss(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return "log_loss"
         return self.criterion or "log_loss"
+
+    def _prediction_layer(self, last):
+        """After a criterion object: probabilities from the module's output."""
+        if isinstance(last, (nn.Softmax, nn.Sigmoid)):
+            return nn.Identity()  # already probabilities
+        if isinstance(last, nn.LogSoftmax):
+            return nn.Exp()  # log-probabilities
+        two = getattr(self, "_two_column_binary", False)
+        return nn.Softmax() if (self._multiclass() or two) else nn.Sigmoid()
 
     def _targets_word(self):
         return f"{len(self.classes_)} classes"
+
+    def _data_state(self):
+        state = super()._data_state()
+        if "_two_column_binary" in self.__dict__:
+            state["_two_column_binary"] = self._two_column_binary
+        return state
 
     def _validate_targets(self, y, incremental, reset):
         Y = super()._validate_targets(y, incremental, reset)
@@ -315,6 +387,8 @@ class NeuralNetClassifier(
         return nn.Softmax() if (self._multiclass() or two) else nn.Sigmoid()
 
     def _output_spec(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return self._criterion_spec()
         out = self.model_.modules[-1] if hasattr(self, "model_") else None
         if self.loss == "squared_error":
             return nn.Sigmoid(), nn.MSECriterion(), False
@@ -323,7 +397,8 @@ class NeuralNetClassifier(
         return nn.Sigmoid(), nn.BCEWithLogitsCriterion(), True
 
     def _out_activation_name(self):
-        return "softmax" if isinstance(self.model_.modules[-1], nn.Softmax) else "logistic"
+        out = self._probability_module()
+        return "softmax" if isinstance(out, (nn.Softmax, nn.Exp)) else "logistic"
 
     def _decode(self, raw):
         if getattr(self, "_two_column_binary", False):
@@ -332,13 +407,18 @@ class NeuralNetClassifier(
 
     def _normalises_sigmoids(self):
         net = self.estimators_[0] if "estimators_" in self.__dict__ else self
-        sigmoids = isinstance(net.model_.modules[-1], nn.Sigmoid)
+        sigmoids = isinstance(net._probability_module(), nn.Sigmoid)
         multilabel = self._label_binarizer.y_type_.startswith("multilabel")
         return sigmoids and self.n_outputs_ > 1 and not multilabel
 
 
 class NeuralNetRegressor(
-    _UserNetwork, RegressorNetworkMixin, PretrainMixin, RegressorMixin, BaseNeuralNetwork
+    _UserNetwork,
+    RegressorNetworkMixin,
+    PretrainMixin,
+    BaggingMixin,
+    RegressorMixin,
+    BaseNeuralNetwork,
 ):
     __doc__ = (
         """Any ``nn`` network as a scikit-learn regressor.
@@ -361,7 +441,9 @@ default=None
         error, Huber's loss (``huber_delta``), or the half Poisson deviance with
         the module's output as the log of the mean (an ``Exp`` output layer is
         appended; ``y >= 0``).  The same losses as :class:`MLPRegressor`'s
-        ``loss``.
+        ``loss``.  Or any of the engine's criteria (``nn.SmoothL1Criterion()``,
+        ``nn.MSECriterion()``, ...): ``fit`` trains a copy, ``criterion_``, on
+        the module's output, which is the prediction.
 
 """
         + _docs.HUBER_DELTA
@@ -376,6 +458,10 @@ default=None
     ----------
     module_ : nn.Module
         The trained copy of ``module`` (its layers are those of ``model_``).
+
+    criterion_ : nn.Criterion
+        The copy of ``criterion`` that ``fit`` trained with (only when
+        ``criterion`` is an ``nn.Criterion``).
 
 """
         + _docs.ATTRIBUTES
@@ -407,7 +493,8 @@ default=None
         },
         "module": [None, nn.Module, callable],
         **PretrainMixin._pretrain_constraints,
-        "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"]],
+        **BaggingMixin._bagging_constraints,
+        "criterion": [None, *RegressorNetworkMixin._regressor_constraints["loss"], nn.Criterion],
         "huber_delta": RegressorNetworkMixin._regressor_constraints["huber_delta"],
     }
 
@@ -461,7 +548,18 @@ default=None
 
     @property
     def loss(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return "squared_error"  # (the regressor behaviour's default; the object trains)
         return self.criterion or "squared_error"
+
+    def _prediction_layer(self, last):
+        """After a criterion object: the module's output is the prediction."""
+        return nn.Identity()
+
+    def _output_spec(self):
+        if isinstance(self.criterion, nn.Criterion):
+            return self._criterion_spec()
+        return super()._output_spec()
 
     def _targets_word(self):
         return "one per target column"

@@ -22,10 +22,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 from . import nn
+from ._autoencoder import MLPAutoencoder
+from ._training.plan import MAX_SEED
 
 __all__ = ["PretrainMixin", "pretrainable_layers"]
-
-_MAX_SEED = np.iinfo(np.int32).max
 
 #: hidden activation module -> the ``activation`` name of the layer's autoencoder
 _ACTIVATION_NAMES = {
@@ -142,7 +142,7 @@ default=None
         """
         if X_unlabeled is not None and not self.pretrain:
             raise ValueError("X_unlabeled is only used with pretrain=True.")
-        if X_unlabeled is not None and self.n_estimators > 1:
+        if X_unlabeled is not None and getattr(self, "n_estimators", 1) > 1:
             raise ValueError(
                 "X_unlabeled is not supported with bagging (n_estimators > 1): each "
                 "member pre-trains on its own resample of X."
@@ -159,7 +159,7 @@ default=None
             return
         layers = pretrainable_layers(self.model_.modules)
         H = self._pretraining_rows(data.X)
-        seeds = self._random_state.randint(_MAX_SEED, size=len(layers))
+        seeds = self._random_state.randint(MAX_SEED, size=len(layers))
         for i, ((linear, activation), seed) in enumerate(zip(layers, seeds)):
             ae = self._layer_autoencoder(linear.n_out, activation, seed)
             with warnings.catch_warnings():
@@ -167,7 +167,7 @@ default=None
                 ae.fit(H)
             if self.verbose:
                 print(f"Pre-training layer {i + 1}: reconstruction loss = {ae.loss_:.8f}")
-            encoder = next(m for m in ae.model_.modules if isinstance(m, nn.Linear))
+            encoder = ae.model_.find_modules(nn.Linear)[0]
             np.copyto(linear.weight, encoder.weight, casting="same_kind")
             if linear.bias is not None:
                 np.copyto(linear.bias, encoder.bias, casting="same_kind")
@@ -175,8 +175,6 @@ default=None
                 H = ae.transform(H)
 
     def _layer_autoencoder(self, width, activation, seed):
-        from ._autoencoder import MLPAutoencoder
-
         params = self.get_params(deep=False)
         return MLPAutoencoder(
             hidden_layer_sizes=(width,),

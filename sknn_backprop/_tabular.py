@@ -18,6 +18,7 @@ from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_y, check_consistent_length
 
+from ._bagging import BaggingMixin
 from ._base import BaseNeuralNetwork, store_params
 from ._classifier import ClassifierNetworkMixin
 from ._network import positive_ints
@@ -26,15 +27,6 @@ from ._tabular_network import ACTIVATIONS, LearningRateSchedule, tabular_front, 
 from ._tabular_preprocessing import TabularEncoder
 
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
-
-_BAGGING = (
-    "n_estimators",
-    "max_samples",
-    "bootstrap",
-    "oob_score",
-    "n_jobs",
-)
-
 
 class _TabularMLP:
     """What both tabular estimators share: input encoding, network, schedule."""
@@ -83,7 +75,7 @@ class _TabularMLP:
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "controls": [None, list, tuple],
-        **{k: BaseNeuralNetwork._parameter_constraints[k] for k in _BAGGING},
+        **BaggingMixin._bagging_constraints,
     }
 
     # ------------------------------------------------------------- the input
@@ -143,11 +135,26 @@ class _TabularMLP:
         )
 
     def _preset_controls(self, incremental):
+        """The learning-rate schedule of this call (a new one for each ``fit``)."""
         if incremental or self.lr_schedule == "constant":
             return []  # partial_fit: one epoch at a time, at learning_rate_init
-        schedule = LearningRateSchedule(self.lr_schedule, self.max_iter)
-        schedule.preset = True
-        return [schedule]
+        return [LearningRateSchedule(self.lr_schedule, self.max_iter)]
+
+    def _train_with_core(self, data, flat_p, flat_g, incremental):
+        # the schedule runs before the user's controls, for this call only
+        user = self.controls_
+        self.controls_ = self._preset_controls(incremental) + list(user)
+        try:
+            return super()._train_with_core(data, flat_p, flat_g, incremental)
+        finally:
+            self.controls_ = user
+
+    def _data_state(self):
+        state = super()._data_state()
+        for name in self._member_state:  # what a bagging member needs of the ensemble's fit
+            if name in self.__dict__:
+                state[name] = self.__dict__[name]
+        return state
 
     def _check_solver(self):
         """``partial_fit`` needs ``early_stopping=False`` (it trains one epoch, unvalidated)."""
@@ -347,7 +354,9 @@ _ATTRIBUTES_DOC = """\
 """
 
 
-class TabularMLPClassifier(_TabularMLP, ClassifierNetworkMixin, ClassifierMixin, BaseNeuralNetwork):
+class TabularMLPClassifier(
+    _TabularMLP, ClassifierNetworkMixin, BaggingMixin, ClassifierMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """A neural-network classifier for raw tables, with defaults chosen to win.
 
@@ -466,7 +475,9 @@ class TabularMLPClassifier(_TabularMLP, ClassifierNetworkMixin, ClassifierMixin,
         return out, criterion, fused
 
 
-class TabularMLPRegressor(_TabularMLP, RegressorNetworkMixin, RegressorMixin, BaseNeuralNetwork):
+class TabularMLPRegressor(
+    _TabularMLP, RegressorNetworkMixin, BaggingMixin, RegressorMixin, BaseNeuralNetwork
+):
     __doc__ = (
         """A neural-network regressor for raw tables, with defaults chosen to win.
 

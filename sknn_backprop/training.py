@@ -19,6 +19,10 @@ override the hooks you need::
 
     MLPClassifier(controls=[StopBelow(0.05)])
 
+Learning-rate schedules over a fit's steps are controls too:
+``MLPClassifier(controls=[CosineSchedule()])`` (also :class:`LinearWarmup` and
+:class:`OneCycle`; scikit-learn's ``learning_rate`` schedules are built in).
+
 Each fit trains with deep copies of ``controls``, kept in the fitted attribute
 ``controls_`` (``partial_fit`` and warm starts continue with them), so a
 control may keep state.  See ``docs/architecture.rst`` for the order of the
@@ -26,5 +30,13 @@ calls in one training step.
 """
 
 from ._training.controls import Control, TrainingState
+from ._training.schedules import CosineSchedule, LinearWarmup, OneCycle, StepSchedule
 
-__all__ = ["Control", "TrainingState"]
+__all__ = [
+    "Control",
+    "TrainingState",
+    "StepSchedule",
+    "CosineSchedule",
+    "LinearWarmup",
+    "OneCycle",
+]

@@ -16,7 +16,7 @@ def sample_weight_xfails(est):
     """``{check: reason}`` for the settings under which repeated rows != weighted rows."""
     p = est.get_params()
     reason = None
-    if p["n_estimators"] > 1:
+    if p.get("n_estimators", 1) > 1:
         reason = "bootstrap resamples differ when rows are repeated (as scikit-learn's Bagging)"
     elif p["early_stopping"]:
         reason = "the validation split differs when rows are repeated"

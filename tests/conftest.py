@@ -36,3 +36,28 @@ def _one_blas_thread():
     (Speed is measured in benchmarks/, never in tests.)"""
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def both_paths(request, monkeypatch):
+    """Run a test twice: with the numba fast path forced on (``SKNN_BACKPROP_NUMBA=1``,
+    skipped without numba) and forced off (``=0``), so CI checks both paths."""
+    from sknn_backprop.nn import _fast
+
+    if request.param == "numba" and _fast._numba() is None:
+        pytest.skip("numba is not installed (pip install sknn-backprop[fast])")
+    monkeypatch.setenv("SKNN_BACKPROP_NUMBA", "1" if request.param == "numba" else "0")
+    _fast._reset()
+    yield request.param
+    _fast._reset()
+
+
+@pytest.fixture
+def numpy_path(monkeypatch):
+    """Force the numpy path (for tests of its own internals, e.g. its scratch blocks)."""
+    from sknn_backprop.nn import _fast
+
+    monkeypatch.setenv("SKNN_BACKPROP_NUMBA", "0")
+    _fast._reset()
+    yield
+    _fast._reset()

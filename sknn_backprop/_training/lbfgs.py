@@ -2,11 +2,12 @@
 
 The whole training set is one batch; scipy sees the flat parameter vector
 (float64) and the objective writes its gradient into the network's flat
-gradient vector.  Each iteration is one progress task and ends with the
-controls' ``on_epoch_end`` / ``should_stop`` (the built-in ones -- early
-stopping, clipping, max-norm -- apply to the stochastic solvers only).
+gradient vector.  Each iteration is one epoch for the controls: the same
+``on_epoch_begin`` / ``on_epoch_end`` / ``should_stop`` sequence as the minibatch
+loop (:func:`~.controls.end_epoch`), so progress reporting and the user's
+controls run the same way for every solver.
 
-For the user's controls, L-BFGS differs from the minibatch loop in three ways:
+For the controls, L-BFGS differs from the minibatch loop in three ways:
 ``after_gradient`` runs after every loss-and-gradient evaluation of scipy's
 line search (not once per iteration), ``after_step`` is never called, and
 scipy keeps its own copy of the parameters, so a control that changes
@@ -17,7 +18,7 @@ scipy keeps its own copy of the parameters, so a control that changes
 import numpy as np
 import scipy.optimize
 
-from .controls import TrainingState
+from .controls import TrainingState, end_epoch
 
 try:  # scikit-learn >= 1.6 reports L-BFGS's outcome the same way for every estimator
     from sklearn.utils.optimize import _check_optimize_result
@@ -31,18 +32,22 @@ except ImportError:  # pragma: no cover
         return {key: value}
 
 
-__all__ = ["fit_lbfgs"]
+__all__ = ["train_lbfgs"]
 
 
-def fit_lbfgs(est, data, flat_p, flat_g, reporter):
-    """Minimise the objective over ``data`` with L-BFGS-B, in place in ``flat_p``."""
-    X, Y, _, sample_weight, _ = data
-    objective = est._objective(flat_p, flat_g)
-    X = est._prepare_X(X)
-    controls = est.controls_
-    state = TrainingState(est, flat_p, flat_g)
+def train_lbfgs(plan, estimator, X, Y, sample_weight=None):
+    """Minimise ``plan.objective`` over ``(X, Y)`` with L-BFGS-B, in place in ``plan.flat_p``.
+
+    Keeps ``estimator``'s ``loss_curve_``, ``loss_``, ``n_iter_`` current and sets
+    ``best_loss_``; returns the call's :class:`~.controls.TrainingState`.
+    """
+    flat_p, flat_g, objective = plan.flat_p, plan.flat_g, plan.objective
+    X = plan.prepare_X(X)
+    state = TrainingState(estimator, flat_p, flat_g, controls=plan.controls)
+    controls = state.controls
     for control in controls:
         control.on_train_begin(state)
+    est = estimator
     est.loss_curve_ = getattr(est, "loss_curve_", None) or []
     curve, stopped = est.loss_curve_, []
     start = len(curve)
@@ -58,17 +63,16 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
         curve.append(float(intermediate_result.fun))  # loss_curve_, kept current
         np.copyto(flat_p, intermediate_result.x, casting="unsafe")
         est.loss_, est.n_iter_ = curve[-1], len(curve) - start  # what the controls read
-        for control in controls:
-            control.on_epoch_end(state)
-        if reporter.end() or state.stopped or any(c.should_stop(state) for c in controls):
+        if end_epoch(state):
             stopped.append(True)
             raise StopIteration  # asked to stop (scipy >= 1.11)
         state.epoch += 1
-        if state.epoch < est.max_iter:  # scipy stops after max_iter: no task beyond it
-            reporter.begin("lbfgs-iter")
+        if state.epoch < plan.max_iter:  # scipy stops after max_iter: no epoch beyond it
+            for control in controls:
+                control.on_epoch_begin(state)
 
-    reporter.begin("lbfgs-iter")
-    iprint = 1 if (est.verbose is True or est.verbose >= 1) else -1
+    for control in controls:
+        control.on_epoch_begin(state)
     opt_res = scipy.optimize.minimize(
         fun,
         flat_p.astype(np.float64),
@@ -76,16 +80,16 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
         jac=True,
         callback=callback,
         options={
-            "maxfun": est.max_fun,
-            "maxiter": est.max_iter,
-            "gtol": est.tol,
-            **_get_additional_lbfgs_options_dict("iprint", iprint),
+            "maxfun": plan.max_fun,
+            "maxiter": plan.max_iter,
+            "gtol": plan.tol,
+            **_get_additional_lbfgs_options_dict("iprint", plan.iprint),
         },
     )
-    if stopped:  # asked to stop by a callback: not a convergence failure
+    if stopped:  # asked to stop by a control: not a convergence failure
         est.n_iter_ = opt_res.nit
     elif _check_optimize_result is not None:
-        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, plan.max_iter)
     else:  # pragma: no cover
         est.n_iter_ = opt_res.nit
     est.loss_ = float(opt_res.fun)
@@ -94,3 +98,4 @@ def fit_lbfgs(est, data, flat_p, flat_g, reporter):
     np.copyto(flat_p, opt_res.x, casting="unsafe")
     for control in controls:
         control.on_train_end(state)
+    return state

@@ -1,19 +1,19 @@
 """The minibatch loop of the stochastic solvers: epochs, minibatches, one training step.
 
-One call of :func:`fit_stochastic` trains for up to ``max_iter`` epochs (one
-epoch for ``partial_fit``)::
+One call of :func:`train_stochastic` trains for up to ``plan.max_iter`` epochs
+(one epoch for ``partial_fit``)::
 
-    fit_stochastic                      set up, then for each epoch:
+    train_stochastic                    for each epoch:
+        controls.on_epoch_begin         (progress)
         run_epoch                       shuffle, then for each minibatch:
             train_step                  objective (forward, loss, backward, penalty)
                                         -> controls.after_gradient (clipping)
                                         -> optimizer.step
                                         -> controls.after_step (max-norm)
-        end_epoch                       record the loss
-                                        -> controls.on_epoch_end (validation, divergence)
-                                        -> progress callbacks
-                                        -> the learning-rate schedule
-                                        -> controls.should_stop (patience)
+        record the epoch                loss_curve_, loss_, n_iter_, t_
+        end_epoch                       -> controls.on_epoch_end (verbose, validation,
+                                           divergence, schedules, progress)
+                                        -> controls.should_stop (patience -> on_plateau)
 """
 
 import warnings
@@ -22,11 +22,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import _safe_indexing, gen_batches
 
-from .controls import Control, TrainingState, builtin_controls
-from .solvers import make_optimizer
-from .validation import split_validation
+from .controls import Control, TrainingState, end_epoch
 
-__all__ = ["fit_stochastic", "Minibatches", "train_step"]
+__all__ = ["train_stochastic", "Minibatches", "train_step", "batch_size_for"]
 
 #: up to this many rows the epoch's order is kept as ``intp`` (no conversion per batch)
 _INTP_ROWS = 2**16
@@ -56,15 +54,15 @@ def _as_targets(yb, dtype, buf):
     return buf, buf
 
 
-def batch_size_for(est, n_samples):
+def batch_size_for(batch_size, n_samples):
     """The minibatch size: ``batch_size`` clipped to the data (``'auto'``: up to 200)."""
-    if est.batch_size == "auto":
+    if batch_size == "auto":
         return min(200, n_samples)
-    if est.batch_size > n_samples:
+    if batch_size > n_samples:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped"
         )
-    return int(np.clip(est.batch_size, 1, n_samples))
+    return int(np.clip(batch_size, 1, n_samples))
 
 
 class Minibatches:
@@ -93,6 +91,12 @@ class Minibatches:
         # boolean (one-hot) targets are cast to the data's dtype batch by batch
         self._ydtype = X.dtype if (Y.dtype == bool and X.dtype.kind == "f") else Y.dtype
         self._xbuf = self._ybuf = self._yfbuf = None
+
+    @property
+    def n_batches(self):
+        """Minibatches per epoch (the batches ``__iter__`` yields)."""
+        return sum(1 for _ in gen_batches(self.n_samples, self.batch_size,
+                                          min_batch_size=self.min_batch_size))  # fmt: skip
 
     def __iter__(self):
         """Yield ``(X_batch, Y_batch, sw_batch)`` for one epoch."""
@@ -127,10 +131,11 @@ def _overrides(controls, hook):
 
 def train_step(state, objective, xb, yb, swb, after_gradient=(), after_step=()):
     """One minibatch: gradient, gradient controls, optimizer step, step controls."""
-    loss = objective(xb, yb, swb)
+    loss = state.loss = objective(xb, yb, swb)
     for hook in after_gradient:
         hook(state)
     state.optimizer.step([state.flat_p], [state.flat_g])
+    state.step += 1
     for hook in after_step:
         hook(state)
     return loss
@@ -147,79 +152,54 @@ def run_epoch(state, objective, batches, controls, prepare_X):
     return total / batches.n_samples
 
 
-def end_epoch(state, controls, reporter, incremental):
-    """Record the epoch and ask the controls whether to go on; ``True`` stops."""
-    est = state.estimator
-    for control in controls:
-        control.on_epoch_end(state)
-        if state.stopped:
-            break
-    if reporter.end() or state.stopped:  # a callback (sklearn.callback) asked to stop
-        return True
-    state.optimizer.iteration_ends(est.t_)
-    if any(control.should_stop(state) for control in controls):
-        return True
-    if incremental:
-        return True
-    if est.n_iter_ == est.max_iter:
-        warnings.warn(
-            "Stochastic Optimizer: Maximum iterations (%d) "
-            "reached and the optimization hasn't converged yet." % est.max_iter,
-            ConvergenceWarning,
-        )
-    return False
-
-
 def _record_epoch(est, loss, n_samples):
+    """The fitted attributes of one more epoch (scikit-learn's order)."""
     est.n_iter_ += 1
     est.loss_ = loss
     est.t_ += n_samples
     est.loss_curve_.append(loss)
-    if est.verbose:
-        print("Iteration %d, loss = %.8f" % (est.n_iter_, loss))
 
 
-def _start_validation(est, X, Y, y, sample_weight, val):
-    """Hold out the validation set; start its curves on a warm start without one."""
-    X, Y, sample_weight, val = split_validation(est, X, Y, y, sample_weight, val)
-    if est.validation_scores_ is None:  # warm start of a fit without early stopping
-        est.validation_scores_, est.validation_loss_curve_ = [], []
-        est.best_validation_score_, est.best_validation_loss_ = -np.inf, np.inf
-        est.best_loss_ = None
-    return X, Y, sample_weight, val
+def train_stochastic(plan, estimator, X, Y, sample_weight=None):
+    """Train with ``plan.optimizer`` on ``(X, Y, sample_weight)``.
 
-
-def fit_stochastic(est, data, flat_p, flat_g, incremental, reporter):
-    """Train ``est.model_`` with a stochastic solver on ``data`` (a :class:`TrainingData`)."""
-    X, Y, y, sample_weight, val = data
-    if not incremental or getattr(est, "_optimizer", None) is None:
-        est._optimizer = make_optimizer(est, flat_p, est._n_penalized())
-    if est.early_stopping:
-        X, Y, sample_weight, val = _start_validation(est, X, Y, y, sample_weight, val)
+    The parameters change in place in ``plan.flat_p``; ``estimator``'s public
+    fitted attributes are kept current.  Returns the call's
+    :class:`~.controls.TrainingState` (``state.optimizer``: the optimizer to
+    continue with, ``None`` after a divergence).
+    """
+    state = TrainingState(estimator, plan.flat_p, plan.flat_g, plan.optimizer, plan.controls)
     batches = Minibatches(
         X,
         Y,
         sample_weight,
-        batch_size_for(est, X.shape[0]),
-        est.shuffle,
-        est._random_state,
-        min_batch_size=2 if est._batch_statistics() else 0,
+        plan.batch_size,
+        plan.shuffle,
+        plan.random_state,
+        min_batch_size=plan.min_batch_size,
     )
-    objective = est._objective(flat_p, flat_g)
-    controls = builtin_controls(est, val if est.early_stopping else None) + est.controls_
-    state = TrainingState(est, flat_p, flat_g, est._optimizer)
+    state.total_steps = plan.max_iter * batches.n_batches
+    est, controls = estimator, state.controls
     for control in controls:
         control.on_train_begin(state)
     est.n_iter_ = 0  # counts this call's epochs, as scikit-learn's
     try:
-        for state.epoch in range(est.max_iter):
-            reporter.begin("epoch")
-            loss = run_epoch(state, objective, batches, controls, est._prepare_X)
+        for state.epoch in range(plan.max_iter):
+            for control in controls:
+                control.on_epoch_begin(state)
+            loss = run_epoch(state, plan.objective, batches, controls, plan.prepare_X)
             _record_epoch(est, loss, batches.n_samples)
-            if end_epoch(state, controls, reporter, incremental):
+            if end_epoch(state) or plan.incremental:
                 break
+            if est.n_iter_ == plan.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) "
+                    "reached and the optimization hasn't converged yet." % plan.max_iter,
+                    ConvergenceWarning,
+                )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
         state.interrupted = True
     for control in controls:
         control.on_train_end(state)
+    return state

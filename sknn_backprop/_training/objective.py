@@ -15,46 +15,12 @@ With ``adversarial_eps > 0`` the loss term is Goodfellow et al.'s FGSM mixture
 
 import numpy as np
 
-__all__ = ["Objective", "sample_weights", "PENALTY_BLOCK"]
+from ..nn import L1Penalty
+
+__all__ = ["Objective", "PENALTY_BLOCK"]
 
 #: elements per block of the weight penalty's pass (fits in L2 cache)
 PENALTY_BLOCK = 16384
-
-
-def sample_weights(class_weight, y, sample_weight):
-    """``sample_weight`` times the class weights of ``y`` (``None`` when there are neither).
-
-    'balanced' counts each class by its total sample weight, as scikit-learn's
-    ``LogisticRegression`` does: a row of weight 2 counts as two rows.
-    """
-    if class_weight is None:
-        return sample_weight
-    if class_weight == "balanced" and sample_weight is not None:
-        return sample_weight * _balanced_weights(y, sample_weight)
-    from sklearn.utils.class_weight import compute_sample_weight
-
-    cw = compute_sample_weight(class_weight, y)
-    return cw if sample_weight is None else sample_weight * cw
-
-
-def _balanced_weights(y, sample_weight):
-    """Per-row ``sum(w) / (n_classes * sum of w in the row's class)``, per output column.
-
-    ``compute_class_weight('balanced', sample_weight=...)``'s formula, with the
-    classes of zero total weight left out of ``n_classes`` (as if their rows
-    were removed, which is what a zero weight means) instead of dividing by 0.
-    """
-    Y = np.asarray(y)
-    Y = Y.reshape(len(Y), -1)
-    weights = np.ones(len(Y))
-    for column in Y.T:  # multi-output: the columns' weights multiply
-        _, idx = np.unique(column, return_inverse=True)
-        counts = np.bincount(idx.ravel(), weights=sample_weight)
-        present = counts > 0
-        per_class = np.zeros_like(counts)
-        per_class[present] = counts.sum() / (present.sum() * counts[present])
-        weights *= per_class[idx.ravel()]
-    return weights
 
 
 class Objective:
@@ -85,7 +51,7 @@ class Objective:
         self.n_penalized = n_penalized
         self.alpha, self.l1_ratio = alpha, l1_ratio
         self.adversarial_eps = adversarial_eps
-        self.activity = _activity_penalties(net)
+        self.activity = net.find_modules(L1Penalty)
 
     def __call__(self, xb, yb, swb):
         """Forward, criterion, backward and penalty for one batch; return the loss.
@@ -136,15 +102,6 @@ class Objective:
             loss += l1 * float(np.abs(w).sum())
             gw += l1 * np.sign(w)
         return loss
-
-
-def _activity_penalties(module):
-    """The ``nn.L1Penalty`` modules of ``module``, nested containers opened."""
-    from ..nn import L1Penalty
-
-    if isinstance(module, L1Penalty):
-        return [module]
-    return [m for child in getattr(module, "modules", ()) for m in _activity_penalties(child)]
 
 
 def _add_l2_gradient(w, gw, l2):

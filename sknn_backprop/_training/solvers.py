@@ -23,8 +23,9 @@ not divided by the number of samples (PyTorch's ``weight_decay``).
 """
 
 from .. import nn
+from .schedules import AdaptiveRate, InvScaling
 
-__all__ = ["STOCHASTIC_SOLVERS", "make_optimizer", "objective_penalty"]
+__all__ = ["STOCHASTIC_SOLVERS", "make_optimizer", "objective_penalty", "schedule_controls"]
 
 #: the solvers trained by the minibatch loop (every other solver is L-BFGS)
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
@@ -47,21 +48,28 @@ def make_optimizer(est, flat_p, n_penalized):
     """
     lr, solver = est.learning_rate_init, est.solver
     if solver == "sgd":
-        return nn.SGD(
-            [flat_p], lr, est.learning_rate, est.momentum, est.nesterovs_momentum, est.power_t
-        )
-    schedule = dict(
-        lr_schedule=est.learning_rate if est.schedule_adam else "constant", power_t=est.power_t
-    )
+        return nn.SGD([flat_p], lr, est.momentum, est.nesterovs_momentum)
     if solver == "adam":
-        return nn.Adam([flat_p], lr, est.beta_1, est.beta_2, est.epsilon, **schedule)
+        return nn.Adam([flat_p], lr, est.beta_1, est.beta_2, est.epsilon)
     if solver == "adamw":
         decay = est.alpha * (1 - est.l1_ratio)
-        return nn.AdamW(
-            [flat_p], lr, est.beta_1, est.beta_2, est.epsilon, decay, n_penalized, **schedule
-        )
+        return nn.AdamW([flat_p], lr, est.beta_1, est.beta_2, est.epsilon, decay, n_penalized)
     if solver == "rmsprop":
-        return nn.RMSprop([flat_p], lr, est.rho, est.epsilon, **schedule)
+        return nn.RMSprop([flat_p], lr, est.rho, est.epsilon)
     if solver == "adagrad":
-        return nn.Adagrad([flat_p], lr, est.epsilon, **schedule)
-    return nn.Adadelta([flat_p], lr, est.rho, est.epsilon, **schedule)
+        return nn.Adagrad([flat_p], lr, est.epsilon)
+    return nn.Adadelta([flat_p], lr, est.rho, est.epsilon)
+
+
+def schedule_controls(est):
+    """The learning-rate schedule of ``est.learning_rate``, as controls (:mod:`.schedules`).
+
+    'sgd' follows ``learning_rate`` always, the adaptive solvers only with
+    ``schedule_adam=True`` (scikit-learn keeps Adam's step constant).
+    """
+    schedule = est.learning_rate if (est.solver == "sgd" or est.schedule_adam) else "constant"
+    if schedule == "invscaling":
+        return [InvScaling(est.power_t)]
+    if schedule == "adaptive":
+        return [AdaptiveRate()]
+    return []

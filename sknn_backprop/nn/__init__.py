@@ -17,6 +17,7 @@ whose rows are samples.
 """
 
 from . import embedding, init, layers, normalization, optim, table
+from ._fast import choose as choose_fast_path
 from .activation import (
     GELU,
     SELU,
@@ -26,6 +27,7 @@ from .activation import (
     LeakyReLU,
     LogSoftmax,
     Mish,
+    ParametricActivation,
     PReLU,
     ReLU,
     Sigmoid,
@@ -47,8 +49,16 @@ from .criterion import (
 )
 from .embedding import LookupTable, PeriodicEmbedding, Scale
 from .gradcheck import gradient_check
-from .layers import Dropout, Flatten, GaussianNoise, L1Penalty, RandomShift, Reshape
-from .linear import Linear, TiedLinear
+from .layers import (
+    Dropout,
+    Flatten,
+    GaussianNoise,
+    L1Penalty,
+    RandomShift,
+    Reshape,
+    TrainingOnly,
+)
+from .linear import Linear, NTPLinear, TiedLinear
 from .module import Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
@@ -60,6 +70,7 @@ __all__ = [
     "Sequential",
     "Linear",
     "TiedLinear",
+    "NTPLinear",
     "Conv2d",
     "MaxPool2d",
     "AvgPool2d",
@@ -75,6 +86,7 @@ __all__ = [
     "SiLU",
     "Mish",
     "SELU",
+    "ParametricActivation",
     "Softmax",
     "LogSoftmax",
     "BatchNorm1d",
@@ -95,6 +107,7 @@ __all__ = [
     "Flatten",
     "Reshape",
     "L1Penalty",
+    "TrainingOnly",
     "Criterion",
     "MSECriterion",
     "AbsCriterion",
@@ -111,6 +124,7 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "gradient_check",
+    "choose_fast_path",
     "embedding",
     "init",
     "layers",

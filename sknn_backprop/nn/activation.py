@@ -12,7 +12,8 @@ layer, whose output nothing else needs.
 import numpy as np
 from scipy.special import expit, ndtr
 
-from ._ops import row_max, row_sum
+from . import _fast
+from ._ops import _GEMV_MAX, row_max, row_sum
 from .module import Module, check_real
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "SiLU",
     "Mish",
     "SELU",
+    "ParametricActivation",
     "Softmax",
     "LogSoftmax",
 ]
@@ -99,12 +101,79 @@ class Tanh(_Elementwise):
 class ReLU(_Elementwise):
     """Rectified linear unit ``f(z) = max(0, z)``; ``f' = [a > 0]``."""
 
+    def fuses_with(self, nxt):
+        return getattr(nxt, "absorbs_relu", False)  # a MaxPool2d takes the ReLU in
+
+    def fused_forward(self, nxt, x):
+        return nxt._forward_relu(x, self)
+
+    def fused_backward(self, nxt, x, grad_output, scale, need_input_grad):
+        return nxt._backward_relu(self.output, grad_output, self)
+
     def _f(self, x, out):
         return np.maximum(x, 0, out=out)
 
     def _df(self, x, g, out):
         # multiplying by the boolean mask is ~10x faster than masked assignment
         return np.multiply(g, self.output > 0, out=out)
+
+
+# -- the fast path (numba, _fast.py): ReLU fused with the Linear layer before it ----------
+# ``nn.Sequential`` runs a ``Linear`` with a bias followed by an in-place ``ReLU`` through
+# these two kernels when the fast path is on: forward ``a = max(z + b, 0)`` in one pass
+# instead of two, backward ``delta = g * [a > 0]`` with the bias gradient
+# ``dL/db = sum_rows delta`` in the same pass.  The same operations in numpy's order:
+# bit-identical to ``Linear`` + ``ReLU``.
+
+
+@_fast.kernel
+def _bias_relu_kernel(z, b, zero):
+    n, k = z.shape
+    for i in range(n):
+        for j in range(k):
+            s = z[i, j] + b[j]
+            z[i, j] = s if s > 0 or s != s else zero  # np.maximum(s, 0): +0, nan kept
+
+
+@_fast.kernel
+def _relu_mask_col_sum_kernel(g, a, out, zero):
+    n, k = g.shape
+    for i in range(n):
+        for j in range(k):
+            d = g[i, j]
+            if not a[i, j] > 0:
+                d = d * zero  # g * False, as numpy: 0 (or nan where g is inf / nan)
+            g[i, j] = d
+            if i == 0:
+                out[j] = d  # np.add.reduce(axis=0): the first row, then the others added
+            else:
+                out[j] += d
+
+
+def bias_relu(z, b):
+    """``np.maximum(z + b, 0)`` in place over the 2-D ``z`` (one compiled pass); ``None``
+    if the kernel does not apply (then nothing was written)."""
+    if z.ndim != 2 or b.ndim != 1 or not _fast.fits(z, b):
+        return None
+    _bias_relu_kernel(z, b, z.dtype.type(0))
+    return z
+
+
+def relu_mask_col_sum(g, a, out=None):
+    """``g *= a > 0`` in place and return ``g.sum(axis=0)`` (into ``out`` if given), in one
+    compiled pass; ``None`` if the kernel does not apply (then nothing was written).
+
+    Only where ``_ops.col_sum`` reduces with ``np.add.reduce`` (whose order of
+    additions the kernel follows); its small-batch GEMV adds in the BLAS's order.
+    """
+    if g.ndim != 2 or g.shape != a.shape or g.size < _GEMV_MAX or not _fast.fits(g, a):
+        return None
+    if out is None:
+        out = np.empty(g.shape[1], g.dtype)
+    elif not _fast.fits(g, out) or out.shape != g.shape[1:]:
+        return None
+    _relu_mask_col_sum_kernel(g, a, out, g.dtype.type(0))
+    return out
 
 
 class LeakyReLU(_Elementwise):
@@ -158,6 +227,19 @@ class Exp(_Elementwise):
 
     def _df(self, x, g, out):
         return np.multiply(g, self.output, out=out)
+
+
+def _sigmoid(x):
+    """``1 / (1 + e^-z)`` from ``e = exp(-|z|)``: ``1 / (1 + e)`` for ``z >= 0``, ``e / (1 + e)``
+    below (no overflow, full relative precision in both tails, and several times faster
+    than ``scipy.special.expit``; the numerator ``max(e, [z >= 0])`` avoids ``np.where``,
+    which is slow)."""
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    num = np.maximum(e, x >= 0, dtype=e.dtype)
+    e += 1
+    return np.divide(num, e, out=num)
 
 
 class _InputActivation(_Elementwise):
@@ -259,10 +341,10 @@ class SiLU(_InputActivation):
     """
 
     def _f(self, x, out):
-        return np.multiply(x, expit(x), out=out)
+        return np.multiply(x, _sigmoid(x), out=out)
 
     def _df(self, x, g, out):
-        s = expit(x)
+        s = _sigmoid(x)
         d = np.subtract(1, s)
         d *= x
         d += 1
@@ -286,19 +368,30 @@ class Mish(_InputActivation):
     """
 
     @staticmethod
-    def _t(x):
-        t = np.logaddexp(x.dtype.type(0), x)  # softplus, without overflow
-        return np.tanh(t, out=t)
+    def _t_sigma(x):
+        """``(tanh(softplus(z)), sigma(z))`` from one exponential ``n = e^z``:
+        ``tanh(log(1 + n)) = n (n + 2) / (n (n + 2) + 2)`` and ``sigma = n / (1 + n)``
+        (a few times faster than ``tanh(logaddexp(0, z))``; ``z`` is capped at 20,
+        where both are 1 to float64 precision)."""
+        n = np.minimum(x, x.dtype.type(20))
+        np.exp(n, out=n)
+        sigma = n + 1
+        np.divide(n, sigma, out=sigma)
+        t = n + 2
+        t *= n
+        d = t + 2
+        t /= d
+        return t, sigma
 
     def _f(self, x, out):
-        return np.multiply(x, self._t(x), out=out)
+        return np.multiply(x, self._t_sigma(x)[0], out=out)
 
     def _df(self, x, g, out):
-        t = self._t(x)
+        t, sigma = self._t_sigma(x)
         d = np.multiply(t, t)
         np.subtract(1, d, out=d)
         d *= x
-        d *= expit(x)
+        d *= sigma
         d += t
         return np.multiply(g, d, out=out)
 
@@ -341,9 +434,151 @@ class SELU(_Elementwise):
     def _df(self, x, g, out):
         a = self.output
         dt = a.dtype.type
+        # lambda [a > 0] + (a + lambda alpha) [a <= 0], with boolean masks (np.where is slow)
         d = a + dt(self.SCALE * self.ALPHA)
-        np.copyto(d, dt(self.SCALE), where=a > 0)
+        d *= a <= 0
+        d += np.multiply(a > 0, dt(self.SCALE), dtype=a.dtype)
         return np.multiply(g, d, out=out)
+
+
+class ParametricActivation(Module):
+    """RealMLP's parametric activation ``y = z + c alpha_j (f(z) - z)`` per unit ``j``.
+
+    A learned mix of an activation ``f`` and the identity, one ``alpha`` per unit
+    (Holzmüller et al., 2024: pytabkit's ``ParametricActivationLayer``; RealMLP-TD
+    wraps SELU for classification and Mish for regression, ``act_lr_factor=0.1``).
+    ``c alpha`` starts at 1, i.e. at ``f`` itself.  Backward, with ``g = dL/dy``:
+
+    ``dL/dz = g (1 - c alpha) + (g c alpha) f'(z)`` (the second term through the
+    wrapped module's own backward) and ``dL/dalpha_j = c sum_n g_nj (f(z_nj) - z_nj)``.
+
+    ``lr_factor`` ``c`` is pytabkit's learning-rate factor as a reparametrisation
+    (the stored ``alpha`` starts at ``1 / c``): with Adam-type optimizers the
+    effective learning rate of ``c alpha`` is ``c`` times the optimizer's.
+    ``alpha`` is not penalised, like :class:`PReLU`'s slopes (pytabkit applies its
+    weight decay to it; a penalty pulls the unit towards the identity).
+
+    Parameters
+    ----------
+    activation : Module
+        An element-wise activation without parameters, not in place
+        (``nn.SELU()``, ``nn.Mish()``, ``nn.ReLU()``...).  Kept in ``modules``.
+    n : int
+        Number of units (the last axis of the input).
+    lr_factor : float, default=1.0
+        ``c`` above, ``> 0``.  RealMLP-TD uses 0.1.
+    dtype : dtype, default=np.float64
+
+    Attributes
+    ----------
+    modules : list of Module
+        ``[activation]``.
+    weight : ndarray of shape (n,)
+        The stored ``alpha``.
+    grad_weight : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> act = nn.ParametricActivation(nn.SELU(), 4, lr_factor=0.1)
+    >>> act
+    nn.ParametricActivation(nn.SELU, 4, lr_factor=0.1)
+    >>> x = np.array([[-1.0, 0.0, 1.0, 2.0]])
+    >>> bool(np.allclose(act.forward(x), nn.SELU().forward(x)))   # starts at f itself
+    True
+    """
+
+    def __init__(self, activation, n, lr_factor=1.0, dtype=np.float64):
+        super().__init__()
+        from .module import check_int
+
+        if not isinstance(activation, Module) or activation.parameters()[0]:
+            raise ValueError(
+                f"activation must be an nn.Module without parameters, got {activation!r}."
+            )
+        if getattr(activation, "inplace", False):
+            raise ValueError(f"activation must not run in place, got {activation!r}.")
+        self.modules = [activation]
+        self.n = check_int("n", n)
+        self.lr_factor = check_real("lr_factor", lr_factor, 0.0)
+        if self.lr_factor == 0:
+            raise ValueError("lr_factor must be > 0, got 0.")
+        self.weight = np.full(self.n, 1.0 / self.lr_factor, dtype=dtype)
+        self.grad_weight = np.zeros_like(self.weight)
+
+    @property
+    def activation(self):
+        return self.modules[0]
+
+    def extra_repr(self):
+        extra = f"{self.activation!r}, {self.n}"
+        return extra + ("" if self.lr_factor == 1 else f", lr_factor={self.lr_factor:g}")
+
+    def _alpha(self, dtype):
+        return self.weight.astype(dtype, copy=False) * dtype.type(self.lr_factor)
+
+    def _mix(self, x, a, overwrite):
+        # y = z + c alpha (f(z) - z), in a's buffer if it may be overwritten
+        y = np.subtract(a, x, out=a if overwrite else None)
+        y *= self._alpha(y.dtype)
+        y += x
+        return y
+
+    def _check(self, x):
+        if x.shape[-1] != self.n:
+            raise ValueError(f"{self!r} expects {self.n} units on the last axis, got {x.shape}.")
+
+    def forward(self, x):
+        self._check(x)
+        a = self.activation.forward(x)  # the activation keeps its output for backward
+        self.output = self._mix(x, a, overwrite=False)
+        return self.output
+
+    def update_output(self, x):
+        return self.forward(x)
+
+    def infer(self, x, owned=False):
+        self._check(x)
+        a = self.activation.infer(x)
+        return self._mix(x, a, overwrite=a is not x and not self.activation.returns_view)
+
+    def update_grad_input(self, x, grad_output):
+        c_alpha = self._alpha(grad_output.dtype)
+        gi = self.activation.backward(x, grad_output * c_alpha)
+        gi = gi + grad_output * (1 - c_alpha)
+        return gi
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        a = self.activation.output
+        if a is None or a.shape != np.shape(x):
+            a = self.activation.forward(x)
+        d = np.subtract(a, x)
+        d *= grad_output
+        self.grad_weight += (scale * self.lr_factor) * d.reshape(-1, self.n).sum(axis=0)
+
+    def parameters(self):
+        return [self.weight], [self.grad_weight]
+
+    def penalized(self):
+        return [False]
+
+    def _rebind(self, params, grads):
+        self.weight, self.grad_weight = params[0], grads[0]
+
+    def reset_parameters(self, rng):
+        """Back to ``c alpha = 1`` (the wrapped activation itself; no randomness)."""
+        self.weight[...] = 1.0 / self.lr_factor
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.activation.train(mode)
+        return self
+
+    def clear_state(self):
+        super().clear_state()
+        self.activation.clear_state()
+        return self
 
 
 class PReLU(Module):
@@ -385,7 +620,9 @@ class PReLU(Module):
         return np.where(x > 0, x, x * self.weight.astype(x.dtype, copy=False))
 
     def update_grad_input(self, x, grad_output):
-        return np.where(x > 0, grad_output, grad_output * self.weight)
+        # the slopes cast to the data's dtype: float32 in, float32 gradient out
+        slope = self.weight.astype(grad_output.dtype, copy=False)
+        return np.where(x > 0, grad_output, grad_output * slope)
 
     def acc_grad_parameters(self, x, grad_output, scale=1.0):
         contrib = np.where(x > 0, 0, x) * grad_output

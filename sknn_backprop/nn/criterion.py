@@ -16,6 +16,7 @@ array, as Torch7) or one-hot / probability rows (2-D, as scikit-learn's
 import numpy as np
 from scipy.special import expit, xlogy
 
+from . import _fast
 from ._ops import row_max, row_sum
 from .module import check_real
 
@@ -45,13 +46,35 @@ def _weights(output, sample_weight):
 
 
 def _onehot(output, target):
-    """2-D float targets from class indices (or the targets themselves if 2-D)."""
+    """2-D float targets from class indices (or the targets themselves if 2-D).
+
+    Class indices must lie in ``[0, n_classes)``: a negative index (which numpy
+    would read from the end) raises, as PyTorch's criteria do.
+    """
     target = np.asarray(target)
     if target.ndim == 1 and output.ndim == 2 and output.shape[1] > 1:
+        idx = target.astype(np.intp)
+        if idx.size and (idx.min() < 0 or idx.max() >= output.shape[1]):
+            bad = idx.min() if idx.min() < 0 else idx.max()
+            raise ValueError(
+                f"Target {bad} is out of bounds: class indices must be in "
+                f"[0, {output.shape[1]}) for {output.shape[1]} output columns."
+            )
         onehot = np.zeros(output.shape, dtype=output.dtype)
-        onehot[np.arange(target.shape[0]), target.astype(np.intp)] = 1
+        onehot[np.arange(target.shape[0]), idx] = 1
         return onehot
     return _target(output, target)
+
+
+def _target_dot(y, a):
+    """Per-row ``sum_c y_ic a_ic`` with ``0 * -inf`` read as 0.
+
+    A ``-inf`` log-probability or logit of a class the row does not target adds
+    nothing (it would make the plain product NaN); the slow path runs only then.
+    """
+    with np.errstate(invalid="ignore"):
+        prod = np.where(y != 0, y * a, 0)
+    return prod.sum(axis=1)
 
 
 def _target(output, target):
@@ -267,7 +290,10 @@ class ClassNLLCriterion(_LabelSmoothing, Criterion):
     def forward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         y = _smooth(_onehot(output, target), self.label_smoothing, output.shape[-1])
-        return -_reduce(y * output, w, total)
+        if np.isfinite(output).all():
+            return -_reduce(y * output, w, total)
+        # a -inf log-probability: 0 * -inf at the classes a row does not target is 0
+        return -_reduce(_target_dot(y, output)[:, None], w, total)
 
     def backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
@@ -302,10 +328,16 @@ class CrossEntropyCriterion(_LabelSmoothing, Criterion):
     def forward_backward(self, output, target, sample_weight=None):
         w, total = _weights(output, sample_weight)
         y = _smooth(_onehot(output, target), self.label_smoothing, output.shape[1])
-        p = output - row_max(output)[:, None]  # z shifted by the row max
+        fast = output.ndim == 2 and _fast.on() and _fast.fits(output, y)
+        if fast:  # the same, in one compiled pass (see _shift_kernel)
+            p = _shift_kernel(output, np.empty_like(output))
+        else:
+            p = output - row_max(output)[:, None]  # z shifted by the row max
         ysum = row_sum(y)
         # loss_i = sum_c y_ic (log sum_c' exp(z_ic') - z_ic)
         yz = np.einsum("ij,ij->i", y, p) if w is not None else np.vdot(y, p)
+        if np.isnan(yz).any() and not np.isnan(output).any():  # 0 * -inf: a -inf logit
+            yz = _target_dot(y, p) if w is not None else float(_target_dot(y, p).sum())
         np.exp(p, out=p)
         norm = row_sum(p)
         log_norm = np.log(norm)
@@ -317,12 +349,49 @@ class CrossEntropyCriterion(_LabelSmoothing, Criterion):
             loss = float(np.dot(log_norm, w.ravel()) / total)
         # delta^L = p * sum_c y_c - y  (= p - y for one-hot rows)
         np.divide(ysum, norm, out=norm)
+        if fast:  # the same, in one compiled pass (see _delta_kernel)
+            wv = norm[:0] if w is None else w.reshape(-1)
+            _delta_kernel(p, y, norm, wv, w is not None, p.dtype.type(total))
+            return loss, p
         p *= norm[:, None]
         p -= y
         if w is not None:
             p *= w
         p /= total
         return loss, p
+
+
+# -- the fast path (numba, _fast.py) of CrossEntropyCriterion: its element-wise passes
+# fused, around numpy's exp, logarithm and row sums (numba's exp is not vectorised
+# without Intel's SVML, and the row sums keep numpy's order of additions).  The same
+# operations in numpy's order: bit-identical to the numpy code above.
+
+
+@_fast.kernel
+def _shift_kernel(z, p):
+    """``p = z - row_max(z)[:, None]`` (a nan in a row propagates, as np.maximum)."""
+    n, k = z.shape
+    for i in range(n):
+        m = z[i, 0]
+        for j in range(1, k):
+            v = z[i, j]
+            if v > m or v != v:
+                m = v
+        for j in range(k):
+            p[i, j] = z[i, j] - m
+    return p
+
+
+@_fast.kernel
+def _delta_kernel(p, y, r, w, weighted, total):
+    """``delta = (p * r[:, None] - y) [* w] / total`` in place over ``p``."""
+    n, k = p.shape
+    for i in range(n):
+        for j in range(k):
+            d = p[i, j] * r[i] - y[i, j]
+            if weighted:
+                d = d * w[i]
+            p[i, j] = d / total
 
 
 def _binary_targets(crit, output, target):

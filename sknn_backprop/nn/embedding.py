@@ -149,7 +149,9 @@ class Scale(Module):
 
     Each column ``j`` of an ``(N, n)`` batch is multiplied by its own ``s_j``,
     initialised so that ``lr_factor * s_j = 1`` (the identity).  RealMLP puts it
-    first, where it learns how much each feature matters.  Backward:
+    in front of its first linear layer, on every column that layer sees (after the
+    numeric embeddings and the one-hot codes), where it learns how much each input
+    matters.  Backward:
     ``dL/dx = g * lr_factor s`` and ``dL/ds_j = lr_factor sum_n g_nj x_nj``.
     The scale is not penalised (``penalized() == [False]``): a penalty would pull
     it to zero, switching features off, which is not a weight decay's intent.
@@ -285,10 +287,10 @@ class PeriodicEmbedding(Module):
         Number of numeric features ``F`` (columns of the input).
     n_frequencies : int, default=16
         Frequencies per feature ``K``.
-    d_embedding : int, default=3
-        Outputs of each feature's linear layer ``D``.
     sigma : float, default=0.1
         Standard deviation of the initial frequencies, ``> 0``.
+    d_embedding : int, default=3
+        Outputs of each feature's linear layer ``D``.
     densenet : bool, default=True
         Append the input features to the output.
     lr_factor : float, default=1.0
@@ -316,9 +318,9 @@ class PeriodicEmbedding(Module):
     --------
     >>> import numpy as np
     >>> from sknn_backprop import nn
-    >>> emb = nn.PeriodicEmbedding(5, n_frequencies=16, d_embedding=3)
+    >>> emb = nn.PeriodicEmbedding(5, n_frequencies=16, sigma=0.1, d_embedding=3)
     >>> emb
-    nn.PeriodicEmbedding(5 -> 20, n_frequencies=16, d_embedding=3, sigma=0.1)
+    nn.PeriodicEmbedding(5 -> 20, n_frequencies=16, sigma=0.1, d_embedding=3)
     >>> emb.forward(np.zeros((7, 5))).shape
     (7, 20)
     """
@@ -330,8 +332,8 @@ class PeriodicEmbedding(Module):
         self,
         n_features,
         n_frequencies=16,
-        d_embedding=3,
         sigma=0.1,
+        d_embedding=3,
         densenet=True,
         lr_factor=1.0,
         rng=None,
@@ -370,7 +372,7 @@ class PeriodicEmbedding(Module):
     def extra_repr(self):
         s = (
             f"{self.n_features} -> {self.n_output}, n_frequencies={self.n_frequencies}, "
-            f"d_embedding={self.d_embedding}, sigma={self.sigma:g}"
+            f"sigma={self.sigma:g}, d_embedding={self.d_embedding}"
         )
         if not self.densenet:
             s += ", densenet=False"
@@ -400,13 +402,15 @@ class PeriodicEmbedding(Module):
         n, (f, d) = x.shape[0], u.shape
         # z_fnk = 2 pi w_fk x_nf + b_fk, laid out (F, N, K) so that the per-feature
         # linear layers are one batched matrix product
-        z = np.multiply(x.T[:, :, None], (dt.type(2 * np.pi) * w)[:, None, :])
+        xt = np.ascontiguousarray(x.T)
+        z = np.multiply(xt[:, :, None], (dt.type(2 * np.pi) * w)[:, None, :])
         z += b[:, None, :]
         c = np.cos(z)
-        e = np.matmul(c, v)  # (F, N, D)
-        e += u[:, None, :]
         out = _reuse(out, (n, self.n_output), dt)
-        out[:, : f * d] = e.transpose(1, 0, 2).reshape(n, f * d)
+        # e_nfd = sum_k c_fnk V_fkd + u_fd, written straight into the output's first F D columns
+        e = out[:, : f * d].reshape(n, f, d)  # a view (the columns are contiguous per row)
+        np.matmul(c, v, out=e.transpose(1, 0, 2))
+        e += u
         if self.densenet:
             out[:, f * d :] = x
         if keep:
@@ -438,18 +442,22 @@ class PeriodicEmbedding(Module):
     def _grad_input(self, x, g, dz):
         w = self._effective(x.dtype)[0]
         # dL/dx_nf = 2 pi sum_k dz_fnk w_fk (+ the densenet block's gradient)
-        gi = np.einsum("fnk,fk->nf", dz, w)
+        gi = np.matmul(dz, w[:, :, None])[:, :, 0].T
         gi *= x.dtype.type(2 * np.pi)
         if self.densenet:
             gi += g[:, self.n_features * self.d_embedding :]
         return gi
 
     def _acc(self, x, ge, dz, c, scale):
+        # the sums over the batch are products with x and with ones: a reduction over
+        # the middle axis of (F, N, K) is several times slower in numpy
         s = scale * self.lr_factor  # d(effective)/d(stored) = lr_factor
+        ones = np.ones(x.shape[0], dtype=dz.dtype)
         self.grad_weight += s * np.matmul(c.transpose(0, 2, 1), ge)
-        self.grad_bias += s * ge.sum(axis=1)
-        self.grad_frequencies += (s * 2 * np.pi) * np.einsum("fnk,nf->fk", dz, x)
-        self.grad_phases += s * dz.sum(axis=1)
+        self.grad_bias += s * np.matmul(ones, ge)
+        xt = np.ascontiguousarray(x.T)[:, None, :]
+        self.grad_frequencies += (s * 2 * np.pi) * np.matmul(xt, dz)[:, 0]
+        self.grad_phases += s * np.matmul(ones, dz)
 
     def backward(self, x, grad_output, scale=1.0):
         """Both halves at once: ``dL/dz`` is computed once."""

@@ -5,7 +5,9 @@ import numpy as np
 
 from .module import Module, check_int, check_real
 
-__all__ = ["Dropout", "GaussianNoise", "RandomShift", "Flatten", "Reshape", "L1Penalty"]
+__all__ = [
+    "TrainingOnly",
+    "Dropout", "GaussianNoise", "RandomShift", "Flatten", "Reshape", "L1Penalty"]
 
 
 class TrainingOnly(Module):

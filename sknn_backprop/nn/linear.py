@@ -1,12 +1,14 @@
-"""The fully connected layer, ``z = W a + b``, and its tied transpose ``z = W^T a + c``."""
+"""The fully connected layer, ``z = W a + b``, its tied transpose ``z = W^T a + c``, and
+RealMLP's neural-tangent parametrisation ``z = W a / sqrt(n_in) + c b``."""
 
 import numpy as np
 
 from ._ops import col_sum
+from .activation import ReLU, bias_relu, relu_mask_col_sum
 from .init import INITIALIZERS
-from .module import Module, WeightBias, check_int
+from .module import Module, WeightBias, check_int, check_real
 
-__all__ = ["Linear", "TiedLinear"]
+__all__ = ["Linear", "TiedLinear", "NTPLinear"]
 
 
 def _matmul_into(a, b, buf):
@@ -59,6 +61,10 @@ class Linear(WeightBias, Module):
         ``b``.
     grad_weight, grad_bias : ndarray
         Accumulated gradients, same shapes as ``weight`` and ``bias``.
+    output : ndarray of shape (N, n_out)
+        Output of the last ``forward`` (its buffer is reused by the next one of
+        the same shape, as :class:`Conv2d`'s is: copy it if you keep it;
+        ``infer`` returns a fresh array).
 
     Examples
     --------
@@ -124,7 +130,7 @@ class Linear(WeightBias, Module):
         # back-propagation equation (2): dL/da^{l-1} = (W^l)^T delta^l
         return _matmul_into(grad_output, self.weight, self.grad_input)
 
-    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+    def acc_grad_parameters(self, x, grad_output, scale=1.0, _bias_sum=None):
         # After zero_grad_parameters() the first accumulation writes the product
         # straight into grad_weight (no zero-fill, no temporary, no extra pass).
         fresh = self._grad_is_zero
@@ -145,11 +151,53 @@ class Linear(WeightBias, Module):
                 self.grad_weight += gw
         if self.bias is not None:
             # back-propagation equation (3): dL/db = delta, summed over the batch
-            gb = col_sum(grad_output, out=self.grad_bias if fresh else None)
+            if _bias_sum is None:
+                gb = col_sum(grad_output, out=self.grad_bias if fresh else None)
+            else:  # computed by the fast path (_backward_relu), into grad_bias if fresh
+                gb = _bias_sum
             if scale != 1.0:
                 gb *= scale
             if not fresh:
                 self.grad_bias += gb
+
+    # -- the fast path: this layer and the in-place ReLU after it (see nn.Sequential) ----
+    def fuses_with(self, nxt):
+        return self.bias is not None and type(nxt) is ReLU and nxt.inplace
+
+    def fused_forward(self, nxt, x):
+        return self._forward_relu(x, nxt)
+
+    def fused_backward(self, nxt, x, grad_output, scale, need_input_grad):
+        return self._backward_relu(x, grad_output, nxt, scale, need_input_grad)
+
+    def _forward_relu(self, x, relu):
+        """``relu.forward(self.forward(x))`` with ``z + b`` and ``max(., 0)`` in one
+        compiled pass (:func:`.activation.bias_relu`); the same array is both outputs."""
+        out = _matmul_into(x, self.weight.T, self.output)
+        if self.bias is None or not relu.inplace or bias_relu(out, self.bias) is None:
+            if self.bias is not None:
+                out += self.bias
+            self.output = out
+            return relu.forward(out)
+        self.output = relu.output = out
+        return out
+
+    def _backward_relu(self, x, grad_output, relu, scale, need_input_grad=True):
+        """``self.backward(x, relu.backward(self.output, grad_output))`` with ReLU's
+        mask and the bias gradient in one compiled pass
+        (:func:`.activation.relu_mask_col_sum`); ``dL/dx`` only if ``need_input_grad``."""
+        gb = None
+        if self.bias is not None and relu.inplace:
+            out = self.grad_bias if self._grad_is_zero else None
+            gb = relu_mask_col_sum(grad_output, relu.output, out)
+        if gb is None:
+            g = relu.backward(self.output, grad_output, scale)
+        else:
+            g = relu.grad_input = grad_output  # masked in place, as the in-place ReLU does
+        if need_input_grad:
+            self.grad_input = self.update_grad_input(x, g)
+        self.acc_grad_parameters(x, g, scale, _bias_sum=gb)
+        return self.grad_input if need_input_grad else None
 
     def zero_grad_parameters(self, lazy=False):
         """Zero the gradients; the next backward then writes instead of adding.
@@ -260,3 +308,132 @@ class TiedLinear(Module):
     def reset_parameters(self, rng):
         """The bias starts at zero; the weight is the tied layer's (reset there)."""
         self.bias[...] = 0
+
+
+class NTPLinear(WeightBias, Module):
+    """A fully connected layer in the neural-tangent parametrisation (RealMLP's ``'ntk'``).
+
+    ``output = input @ weight.T / sqrt(n_in) + bias_lr_factor * bias``: the stored
+    weight is ``N(0, 1)`` and the ``1 / sqrt(n_in)`` is applied in the forward pass
+    (pytabkit's ``WeightFitter(weight_param='ntk')``, Jacot et al., 2018), so with
+    Adam the effective weight ``W / sqrt(n_in)`` moves ``1 / sqrt(n_in)`` times as
+    fast as the optimizer's learning rate: wide layers take smaller steps.  The bias
+    is stored divided by ``bias_lr_factor`` (RealMLP-TD's ``bias_lr_factor=0.1``
+    is an optimizer factor in pytabkit; here it is this reparametrisation, the same
+    for Adam-type optimizers).  Backward: ``dL/da = delta W / sqrt(n_in)``,
+    ``dL/dW = delta^T a / sqrt(n_in)``, ``dL/db = bias_lr_factor sum_n delta_n``.
+    The weight is penalised, the bias is not.
+
+    The bias starts at zero; :meth:`data_init` is RealMLP-TD's data-dependent
+    initialisation (``weight_init_mode='std'``, ``bias_init_mode='he+5'``).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input features and output units.
+    bias : bool, default=True
+    bias_lr_factor : float, default=1.0
+        ``> 0``; RealMLP-TD uses 0.1.
+    rng : numpy.random.Generator, default=None
+        Generator for the initial weights (``None``: seeded with 0).
+    dtype : dtype, default=np.float64
+
+    Attributes
+    ----------
+    weight : ndarray of shape (n_out, n_in)
+        The stored ``W`` (the effective weight is ``W / sqrt(n_in)``).
+    bias : ndarray of shape (n_out,) or None
+        The stored ``b`` (the effective bias is ``bias_lr_factor * b``).
+    grad_weight, grad_bias : ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_backprop import nn
+    >>> layer = nn.NTPLinear(4, 3, bias_lr_factor=0.1)
+    >>> layer
+    nn.NTPLinear(4 -> 3, bias_lr_factor=0.1)
+    >>> x = np.ones((2, 4))
+    >>> bool(np.allclose(layer.forward(x), x @ layer.weight.T / 2))
+    True
+    """
+
+    def __init__(self, n_in, n_out, bias=True, bias_lr_factor=1.0, rng=None, dtype=np.float64):
+        super().__init__()
+        self.n_in = check_int("n_in", n_in)
+        self.n_out = check_int("n_out", n_out)
+        self.bias_lr_factor = check_real("bias_lr_factor", bias_lr_factor, 0.0)
+        if self.bias_lr_factor == 0:
+            raise ValueError("bias_lr_factor must be > 0, got 0.")
+        self.weight = np.empty((self.n_out, self.n_in), dtype=dtype)
+        self.bias = np.zeros(self.n_out, dtype=dtype) if bias else None
+        self.reset_parameters(np.random.default_rng(0) if rng is None else rng)
+        self.grad_weight = np.zeros_like(self.weight)
+        self.grad_bias = None if self.bias is None else np.zeros_like(self.bias)
+
+    def reset_parameters(self, rng):
+        """``W ~ N(0, 1)``, bias zero."""
+        self.weight[...] = rng.standard_normal(self.weight.shape)
+        if self.bias is not None:
+            self.bias[...] = 0
+
+    def extra_repr(self):
+        s = f"{self.n_in} -> {self.n_out}" + ("" if self.bias is not None else ", no bias")
+        return s + ("" if self.bias_lr_factor == 1 else f", bias_lr_factor={self.bias_lr_factor:g}")
+
+    def _factor(self, dtype):
+        return dtype.type(1.0 / np.sqrt(self.n_in))
+
+    def _forward(self, x, buf):
+        out = _matmul_into(x, self.weight.T, buf)
+        out *= self._factor(out.dtype)
+        if self.bias is not None:
+            out += out.dtype.type(self.bias_lr_factor) * self.bias.astype(out.dtype, copy=False)
+        return out
+
+    def forward(self, x):
+        self.output = self._forward(x, self.output)
+        return self.output
+
+    def update_output(self, x):
+        return self._forward(x, None)
+
+    def update_grad_input(self, x, grad_output):
+        gi = _matmul_into(grad_output, self.weight, self.grad_input)
+        gi *= self._factor(gi.dtype)
+        return gi
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        if not isinstance(x, np.ndarray):  # sparse input: (x^T delta)^T is sparse-dense
+            gw = np.asarray(x.T @ grad_output).T
+        else:
+            gw = np.matmul(grad_output.T, x)
+        gw *= scale / np.sqrt(self.n_in)
+        self.grad_weight += gw
+        if self.bias is not None:
+            self.grad_bias += (scale * self.bias_lr_factor) * col_sum(grad_output)
+
+    def data_init(self, x, rng):
+        """RealMLP-TD's data-dependent initialisation on a batch ``x``; return self.
+
+        ``'std'``: each row of ``W`` (drawn ``N(0, 1)``) is divided by the standard
+        deviation of its unit's pre-activation on ``x``, so every unit starts with
+        unit variance on the data.  ``'he+5'``: each unit's bias is minus a random
+        convex combination (weights ``Dirichlet(1, ..., 1)``) of its pre-activations
+        at 5 random rows of ``x``, so its kink passes through the data.  As
+        pytabkit's ``WeightFitter`` / ``BiasFitter``.
+        """
+        x = np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=self.weight.dtype)
+        w = rng.standard_normal(self.weight.shape).astype(self.weight.dtype)
+        z = x @ w.T * self._factor(w.dtype)
+        std = z.std(axis=0)
+        std[std == 0] = 1
+        self.weight[...] = w / std[:, None]
+        if self.bias is not None:
+            z /= std
+            idx = rng.integers(0, x.shape[0], size=(self.n_out, 5))
+            simplex = rng.exponential(1.0, size=(self.n_out, 5))
+            simplex /= simplex.sum(axis=1, keepdims=True)
+            picked = z[idx, np.arange(self.n_out)[:, None]]  # (n_out, 5)
+            self.bias[...] = -(picked * simplex).sum(axis=1) / self.bias_lr_factor
+        return self

@@ -10,6 +10,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from . import _fast
+
 __all__ = ["Module", "Sequential", "WeightBias"]
 
 
@@ -107,6 +109,19 @@ class Module:
         """
         return self.update_output(x)
 
+    # -- the fast path's fused pairs (``_fast.py``; Sequential asks) ---------------
+    def fuses_with(self, nxt):
+        """Whether this module and ``nxt`` after it run as one fused layer on the fast path."""
+        return False
+
+    def fused_forward(self, nxt, x):  # pragma: no cover - modules that fuse override this
+        """Forward through this module and ``nxt`` as one layer (see :meth:`fuses_with`)."""
+        raise NotImplementedError
+
+    def fused_backward(self, nxt, x, grad_output, scale, need_input_grad):  # pragma: no cover
+        """Backward through the fused pair; ``x`` is this module's input."""
+        raise NotImplementedError
+
     # -- parameters -----------------------------------------------------------------
     def parameters(self):
         """Return ``(params, grads)``: parallel lists of the same array objects."""
@@ -176,6 +191,58 @@ class Module:
     def _assign(self, params_it, grads_it):
         n = len(self.parameters()[0])
         self._rebind([next(params_it) for _ in range(n)], [next(grads_it) for _ in range(n)])
+
+    # -- traversal (Torch7's listModules / findModules / apply) ---------------------
+    def children(self):
+        """The modules directly inside this one: a container's ``modules``, else none.
+
+        Containers keep their children in a list attribute named ``modules``;
+        everything below walks a network through this one method.
+        """
+        return list(getattr(self, "modules", ()))
+
+    def list_modules(self):
+        """This module and every module inside it, depth first (Torch7's ``listModules``).
+
+        Examples
+        --------
+        >>> from sknn_backprop import nn
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+        >>> [type(m).__name__ for m in net.list_modules()]
+        ['Sequential', 'Linear', 'Sequential', 'ReLU', 'Linear']
+        """
+        found = [self]
+        for child in self.children():
+            found += child.list_modules()
+        return found
+
+    def find_modules(self, cls):
+        """Every module of type ``cls`` (a class or tuple of classes), depth first.
+
+        Torch7's ``findModules``: nested containers are opened, and the module
+        itself is included when it is an instance of ``cls``.
+
+        Examples
+        --------
+        >>> from sknn_backprop import nn
+        >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+        >>> net.find_modules(nn.Linear)
+        [nn.Linear(2 -> 3), nn.Linear(3 -> 1)]
+        """
+        return [m for m in self.list_modules() if isinstance(m, cls)]
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on this module and every module inside it, depth first;
+        return self (Torch7's ``apply``)."""
+        for m in self.list_modules():
+            fn(m)
+        return self
+
+    @property
+    def dtype(self):
+        """The dtype of the module's parameters (``None`` for a module without any)."""
+        params = self.parameters()[0]
+        return params[0].dtype if params else None
 
     # -- modes and randomness -------------------------------------------------------
     def train(self, mode=True):
@@ -273,6 +340,25 @@ class WeightBias:
             self.bias, self.grad_bias = params[1], grads[1]
 
 
+def _fused_pairs(seq):
+    """Fast path (``_fast.py``): the indices ``i`` where ``Sequential`` runs modules ``i``
+    and ``i + 1`` as one fused layer (``modules[i].fuses_with(modules[i + 1])``: a
+    ``Linear`` with a bias and the in-place ``ReLU`` after it, or a ``ReLU`` and the
+    ``MaxPool2d`` after it).  Cached on ``seq`` for its current list of modules."""
+    if not _fast.on():
+        return ()
+    key = tuple(seq.modules)
+    cached = seq.__dict__.get("_buf_fused")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    fused = set()
+    for i, (m, nxt) in enumerate(zip(key, key[1:])):
+        if i - 1 not in fused and m.fuses_with(nxt):
+            fused.add(i)
+    seq._buf_fused = (key, fused)
+    return fused
+
+
 class Sequential(Module):
     """A chain of modules: the output of each is the input of the next.
 
@@ -319,8 +405,12 @@ class Sequential(Module):
         return iter(self.modules)
 
     def forward(self, x):
-        for m in self.modules:
-            x = m.forward(x)
+        fused = _fused_pairs(self)
+        for i, m in enumerate(self.modules):
+            if i in fused:  # fast path: m and the next module in one compiled pass
+                x = m.fused_forward(self.modules[i + 1], x)
+            elif i - 1 not in fused:
+                x = m.forward(x)
         self.output = x
         return x
 
@@ -340,9 +430,16 @@ class Sequential(Module):
         first = 0
         if not need_input_grad:  # modules before the first parameter need no delta
             first = next((i for i, m in enumerate(mods) if m.parameters()[0]), len(mods))
+        fused = _fused_pairs(self)
         for i in range(len(mods) - 1, first - 1, -1):
             inp = mods[i - 1].output if i > 0 else x
-            if i == first and not need_input_grad:
+            if i in fused:  # done with the module after it (fast path)
+                continue
+            if i - 1 in fused and i - 1 >= first:  # fast path: this module and the one before
+                inp = mods[i - 2].output if i > 1 else x
+                need = need_input_grad or i - 1 > first
+                grad_output = mods[i - 1].fused_backward(mods[i], inp, grad_output, scale, need)
+            elif i == first and not need_input_grad:
                 mods[i].acc_grad_parameters(inp, grad_output, scale)
                 grad_output = None
             else:
@@ -352,6 +449,26 @@ class Sequential(Module):
 
     def update_grad_input(self, x, grad_output):
         return self.backward(x, grad_output)
+
+    def flattened(self):
+        """The chain's modules in order, nested ``Sequential`` containers opened.
+
+        Only chains are opened: any other container (a table) stays one module.
+        """
+        return [
+            leaf
+            for m in self.modules
+            for leaf in (m.flattened() if isinstance(m, Sequential) else [m])
+        ]
+
+    def acc_grad_parameters(self, x, grad_output, scale=1.0):
+        """The parameter gradients of every module, without ``dL/dx``.
+
+        What an enclosing ``Sequential`` (or table container) calls when it needs
+        no input gradient from this one: a nested chain still back-propagates
+        through its own modules (``Module``'s default would be a no-op).
+        """
+        self.backward(x, grad_output, scale, need_input_grad=False)
 
     @property
     def returns_view(self):

@@ -3,26 +3,25 @@
 ``step(params, grads)`` takes the parallel lists of ``Module.parameters()`` (or
 the two flat vectors of ``Module.get_parameters()``) and changes ``params`` in
 place; nothing is allocated per step beyond one scratch array per parameter
-made on the first call.  The update rules and learning-rate policies are
-scikit-learn's (``sklearn.neural_network._stochastic_optimizers``), so an
-estimator built on them trains like scikit-learn's MLP:
+made on the first call.  The update rules are scikit-learn's
+(``sklearn.neural_network._stochastic_optimizers``), so an estimator built on
+them trains like scikit-learn's MLP.
 
-- ``'constant'``: ``learning_rate_init`` throughout;
-- ``'invscaling'``: ``learning_rate_init / (t + 1) ** power_t`` after each
-  epoch, ``t`` the number of samples seen;
-- ``'adaptive'``: divided by 5 each time training stalls
-  (:meth:`trigger_stopping`), until it falls below ``1e-6``.
+An optimizer only steps.  Its ``learning_rate`` is the current base step size,
+which the learning-rate schedules (scikit-learn's ``'invscaling'`` and
+``'adaptive'``, cosine, warm-up ...) set between epochs: they are training
+controls (``sknn_backprop/_training/schedules.py``), not part of the optimizer.
 """
 
 import math
 
 import numpy as np
 
+from . import _fast
 from .module import check_real
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"]
 
-_POLICIES = ("constant", "invscaling", "adaptive")
 #: bytes per array per block of the element-wise updates: the five arrays of an Adam
 #: block (parameters, gradients, two moments, scratch; 1.25 MiB) stay in L2 cache (2 MiB
 #: a core here); 2**18 rather than 2**17 halves the ufunc calls of a large step
@@ -30,30 +29,23 @@ _BLOCK_BYTES = 2**18
 
 
 class Optimizer:
-    """Base class: learning-rate policy and scratch buffers.
+    """Base class: the learning rate and scratch buffers.
 
     Parameters
     ----------
     learning_rate_init : float
         Initial step size, ``> 0``.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` policy.
 
     Attributes
     ----------
     learning_rate : float
-        The current base learning rate.
+        The current base learning rate (schedules change it between steps).
     """
 
-    def __init__(self, learning_rate_init, lr_schedule="constant", power_t=0.5):
+    def __init__(self, learning_rate_init):
         self.learning_rate_init = check_real("learning_rate_init", learning_rate_init, 0.0)
         if self.learning_rate_init <= 0:
             raise ValueError(f"learning_rate_init must be > 0, got {learning_rate_init!r}.")
-        if lr_schedule not in _POLICIES:
-            raise ValueError(f"lr_schedule must be one of {_POLICIES}, got {lr_schedule!r}.")
-        self.lr_schedule = lr_schedule
-        self.power_t = check_real("power_t", power_t, 0.0)
         self.learning_rate = float(learning_rate_init)
         self._scratch = None
 
@@ -83,26 +75,6 @@ class Optimizer:
             for start in range(0, n, block)
         ]
 
-    def iteration_ends(self, time_step):
-        """Apply the ``'invscaling'`` policy after an epoch (``time_step`` samples seen)."""
-        if self.lr_schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
-
-    def trigger_stopping(self, msg, verbose):
-        """Training stalled: return ``True`` to stop, or lower the rate (adaptive)."""
-        if self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
-            return True
-        if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
-        return False
-
     def step(self, params, grads):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -121,28 +93,31 @@ class SGD(Optimizer):
     ``v <- momentum * v - lr * g``; the update is ``v`` (classical momentum) or
     ``momentum * v - lr * g`` (Nesterov's, scikit-learn's default).
 
+    This is scikit-learn's form: the velocity holds ``lr`` times the gradients.
+    PyTorch's ``SGD`` keeps ``b <- momentum * b + g`` and steps ``-lr * b`` (or
+    ``-lr * (g + momentum * b)`` with Nesterov); the two agree while the learning
+    rate is constant and differ once it changes ('invscaling', 'adaptive'): here
+    the past gradients keep the rates they were taken with, in PyTorch they are
+    rescaled by the current rate.
+
     Parameters
     ----------
     params : list of ndarray
         The arrays to update (their shapes size the velocity buffers).
     learning_rate_init : float, default=0.1
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
     momentum : float, default=0.9
         In ``[0, 1]``.
     nesterov : bool, default=True
-    power_t : float, default=0.5
     """
 
     def __init__(
         self,
         params,
         learning_rate_init=0.1,
-        lr_schedule="constant",
         momentum=0.9,
         nesterov=True,
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.momentum = check_real("momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
         (self.velocities,) = self._buffers(params, 1)
@@ -166,6 +141,14 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2014), in place, with bias correction folded into the step.
 
+    scikit-learn's form: ``p <- p - lr_t m / (sqrt(v) + eps)`` with
+    ``lr_t = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)``, so ``eps`` is added to the
+    square root of the *uncorrected* second moment (Kingma & Ba's Algorithm 1 note).
+    PyTorch's ``Adam`` adds ``eps`` after the bias correction,
+    ``lr m_hat / (sqrt(v_hat) + eps)``; the two differ only while ``sqrt(v_hat)`` is
+    within a few orders of magnitude of ``eps`` (here ``eps`` acts as
+    ``eps / sqrt(1 - beta_2^t)``, larger in the first steps).
+
     Parameters
     ----------
     params : list of ndarray
@@ -173,10 +156,6 @@ class Adam(Optimizer):
     beta_1, beta_2 : float, default=0.9, 0.999
         Decay rates of the first and second moment estimates, in ``[0, 1)``.
     epsilon : float, default=1e-8
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Policy for the base learning rate (scikit-learn keeps Adam's constant;
-        estimators pass their ``learning_rate`` here only when asked to).
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -196,10 +175,8 @@ class Adam(Optimizer):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.beta_1 = check_real("beta_1", beta_1, 0.0, 1.0, high_open=True)
         self.beta_2 = check_real("beta_2", beta_2, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
@@ -225,7 +202,10 @@ class Adam(Optimizer):
         """Update ``params`` in place from ``grads``."""
         k, eps = self._step_scalars()
         b1, b2 = self.beta_1, self.beta_2
+        fast = _fast.on()
         for p, g, m, v in zip(params, grads, self._m_sums, self._v_sums):
+            if fast and _adam_fast(p, g, m, v, b1, b2, k, eps):
+                continue
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps)
 
@@ -257,6 +237,33 @@ def _adam_block(pb, gb, mb, vb, tb, b1, b2, k, eps):
     pb -= tb
 
 
+@_fast.kernel
+def _adam_kernel(p, g, m, v, b1, b2, k, eps, shrink, n_decay):
+    """:func:`_adam_block` in one compiled pass over 1-D arrays: the same operations
+    in the same order (scalars of the arrays' dtype), so bit-identical to it.  AdamW's
+    decay ``p <- shrink p`` of the first ``n_decay`` elements comes first, as in its step."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        pi = p[i] * shrink if i < n_decay else p[i]
+        mi = m[i] * b1 + gi
+        vi = v[i] * b2 + gi * gi
+        m[i] = mi
+        v[i] = vi
+        p[i] = pi - mi / (np.sqrt(vi) + eps) * k
+
+
+def _adam_fast(p, g, m, v, b1, b2, k, eps, shrink=1.0, n_decay=0):
+    """Adam's (AdamW's) update of one array by :func:`_adam_kernel`; ``False`` if it does
+    not apply."""
+    if not _fast.fits(p, g, m, v):
+        return False
+    t = p.dtype.type  # numpy's weak Python scalars take the arrays' dtype: so do these
+    flat = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    n_decay = n_decay if shrink != 1.0 else 0
+    _adam_kernel(*flat, t(b1), t(b2), t(k), t(eps), t(shrink), n_decay)
+    return True
+
+
 def _decay_counts(params, n_decay, decay_mask):
     """Per array of ``params``: how many leading (flattened) elements decay."""
     sizes = [p.size for p in params]
@@ -280,6 +287,9 @@ def _decay_counts(params, n_decay, decay_mask):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as PyTorch's ``AdamW``.
 
+    The decay is PyTorch's; the Adam step is :class:`Adam`'s, with ``eps`` placed
+    as scikit-learn places it (before the bias correction), not as PyTorch does.
+
     Each step first shrinks the decayed parameters, ``p <- (1 - lr * weight_decay) p``,
     then takes :class:`Adam`'s step.  The decay is not added to the gradient, so it
     is not rescaled by Adam's ``1 / sqrt(v)`` (what makes it differ from an L2
@@ -300,8 +310,6 @@ class AdamW(Adam):
     decay_mask : list of bool, default=None
         Alternatively, which arrays of ``params`` decay (e.g. ``model.penalized()``
         with the lists of ``model.parameters()``).  With neither, every element decays.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Examples
     --------
@@ -325,10 +333,8 @@ class AdamW(Adam):
         weight_decay=0.01,
         n_decay=None,
         decay_mask=None,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon, lr_schedule, power_t)
+        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon)
         self.weight_decay = check_real("weight_decay", weight_decay, 0.0)
         self.decay_counts = _decay_counts(params, n_decay, decay_mask)
 
@@ -337,7 +343,10 @@ class AdamW(Adam):
         k, eps = self._step_scalars()
         b1, b2 = self.beta_1, self.beta_2
         shrink = float(1.0 - self.learning_rate * self.weight_decay)
+        fast = _fast.on()
         for p, g, m, v, n_dec in zip(params, grads, self._m_sums, self._v_sums, self.decay_counts):
+            if fast and _adam_fast(p, g, m, v, b1, b2, k, eps, shrink, n_dec):
+                continue  # the decay and Adam's step in one compiled pass
             start = 0
             for pb, gb, mb, vb, tb in self._blocks(p, g, m, v):
                 if shrink != 1.0 and start < n_dec:  # p <- (1 - lr lambda) p
@@ -362,8 +371,6 @@ class RMSprop(Optimizer):
     rho : float, default=0.9
         Decay of the running average, in ``[0, 1)``.
     epsilon : float, default=1e-8
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -378,10 +385,8 @@ class RMSprop(Optimizer):
         learning_rate_init=0.001,
         rho=0.9,
         epsilon=1e-8,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         (self._v_sums,) = self._buffers(params, 1)
@@ -395,7 +400,12 @@ class RMSprop(Optimizer):
         rho, root = self.rho, math.sqrt(1 - self.rho)
         # with v = (1 - rho) V:  lr g / (sqrt(v) + eps) = k g / (sqrt(V) + eps')
         k, eps = float(self.learning_rate / root), float(self.epsilon / root)
+        fast = _fast.on()
         for p, g, v in zip(params, grads, self._v_sums):
+            if fast and _fast.fits(p, g, v):  # the same in one compiled pass
+                t = p.dtype.type
+                _rmsprop_kernel(p.reshape(-1), g.reshape(-1), v.reshape(-1), t(rho), t(k), t(eps))
+                continue
             for pb, gb, vb, tb in self._blocks(p, g, v):
                 np.multiply(gb, gb, out=tb)  # V <- rho V + g^2
                 vb *= rho
@@ -405,6 +415,16 @@ class RMSprop(Optimizer):
                 np.divide(gb, tb, out=tb)
                 tb *= k
                 pb -= tb
+
+
+@_fast.kernel
+def _rmsprop_kernel(p, g, v, rho, k, eps):
+    """RMSprop's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        vi = v[i] * rho + gi * gi
+        v[i] = vi
+        p[i] -= gi / (np.sqrt(vi) + eps) * k
 
 
 class Adagrad(Optimizer):
@@ -422,8 +442,6 @@ class Adagrad(Optimizer):
     epsilon : float, default=1e-10
     initial_accumulator_value : float, default=0.0
         Starting value of ``s``, ``>= 0``.
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -437,10 +455,8 @@ class Adagrad(Optimizer):
         learning_rate_init=0.01,
         epsilon=1e-10,
         initial_accumulator_value=0.0,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         init = check_real("initial_accumulator_value", initial_accumulator_value, 0.0)
         (self.sums,) = self._buffers(params, 1)
@@ -450,7 +466,12 @@ class Adagrad(Optimizer):
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
         lr, eps = float(self.learning_rate), float(self.epsilon)
+        fast = _fast.on()
         for p, g, s in zip(params, grads, self.sums):
+            if fast and _fast.fits(p, g, s):  # the same in one compiled pass
+                t = p.dtype.type
+                _adagrad_kernel(p.reshape(-1), g.reshape(-1), s.reshape(-1), t(lr), t(eps))
+                continue
             for pb, gb, sb, tb in self._blocks(p, g, s):
                 np.multiply(gb, gb, out=tb)  # s <- s + g^2
                 sb += tb
@@ -459,6 +480,16 @@ class Adagrad(Optimizer):
                 np.divide(gb, tb, out=tb)
                 tb *= lr
                 pb -= tb
+
+
+@_fast.kernel
+def _adagrad_kernel(p, g, s, lr, eps):
+    """Adagrad's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        si = s[i] + gi * gi
+        s[i] = si
+        p[i] -= gi / (np.sqrt(si) + eps) * lr
 
 
 class Adadelta(Optimizer):
@@ -478,8 +509,6 @@ class Adadelta(Optimizer):
     rho : float, default=0.95
         Decay of both running averages, in ``[0, 1)``.
     epsilon : float, default=1e-6
-    lr_schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    power_t : float, default=0.5
 
     Attributes
     ----------
@@ -494,10 +523,8 @@ class Adadelta(Optimizer):
         learning_rate_init=1.0,
         rho=0.95,
         epsilon=1e-6,
-        lr_schedule="constant",
-        power_t=0.5,
     ):
-        super().__init__(learning_rate_init, lr_schedule, power_t)
+        super().__init__(learning_rate_init)
         self.rho = check_real("rho", rho, 0.0, 1.0, high_open=True)
         self.epsilon = check_real("epsilon", epsilon, 0.0)
         # V is kept with its epsilon added, V' = V + eps' (see step), and starts at 0 + eps'
@@ -544,7 +571,13 @@ class Adadelta(Optimizer):
         # working set of Adam's step) instead of two.  12 passes a block, 13 when lr != 1.
         eps_d, eps_v = self._sync_eps(), float(self.epsilon)
         n_scratch = 1 if lr == 1.0 else 2
+        fast = _fast.on()
         for p, g, v, d in zip(params, grads, self._ve_sums, self._d_sums):
+            if fast and _fast.fits(p, g, v, d):  # the same in one compiled pass
+                t = p.dtype.type
+                flat = (a.reshape(-1) for a in (p, g, v, d))
+                _adadelta_kernel(*flat, t(rho), t(lr), lr != 1.0, t(eps_v), t(eps_d))
+                continue
             for pb, gb, vb, db, tb, *sb in self._blocks(p, g, v, d, n_scratch=n_scratch):
                 np.multiply(gb, gb, out=tb)  # V' <- rho V' + g^2 + eps
                 tb += eps_v
@@ -562,3 +595,15 @@ class Adadelta(Optimizer):
                 db *= rho  # D <- rho D + u^2
                 tb *= tb
                 db += tb
+
+
+@_fast.kernel
+def _adadelta_kernel(p, g, v, d, rho, lr, scaled, eps_v, eps_d):
+    """Adadelta's block loop in one compiled pass (same operations, same order)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        vi = v[i] * rho + (gi * gi + eps_v)
+        v[i] = vi
+        u = np.sqrt((d[i] + eps_d) / vi) * gi
+        p[i] -= u * lr if scaled else u
+        d[i] = d[i] * rho + u * u

@@ -78,14 +78,6 @@ def _check_table(module, x, n=None):
         )
 
 
-def _acc_only(module, x, grad_output, scale):
-    """Parameter gradients of ``module`` without its input gradient, where it can skip it."""
-    if isinstance(module, Sequential):
-        module.backward(x, grad_output, scale, need_input_grad=False)
-    else:
-        module.acc_grad_parameters(x, grad_output, scale)
-
-
 class Container(Module):
     """Base class of the table containers: children in ``modules``, everything else recursive.
 
@@ -258,7 +250,7 @@ class ConcatTable(Container):
     def acc_grad_parameters(self, x, grad_output, scale=1.0):
         _check_table(self, grad_output, len(self.modules))
         for m, g in zip(self.modules, grad_output):
-            _acc_only(m, x, g, scale)
+            m.acc_grad_parameters(x, g, scale)
 
 
 class ParallelTable(Container):
@@ -310,7 +302,7 @@ class ParallelTable(Container):
     def acc_grad_parameters(self, x, grad_output, scale=1.0):
         _check_table(self, x, len(self.modules))
         for m, xi, g in zip(self.modules, x, grad_output):
-            _acc_only(m, xi, g, scale)
+            m.acc_grad_parameters(xi, g, scale)
 
 
 class JoinTable(Module):
@@ -319,7 +311,9 @@ class JoinTable(Module):
     ``output = [x_1 | x_2 | ... | x_k]`` (Torch7's ``nn.JoinTable``,
     ``torch.cat(xs, dim)``), and ``dL/dx_i`` is the block of ``dL/d output``
     that ``x_i`` filled (a view, no copy).  ``dim`` counts from 0 with the
-    batch on axis 0, as in PyTorch, so ``JoinTable(1)`` joins features.
+    batch on axis 0, as in PyTorch, so ``JoinTable(1)`` joins features; there a
+    1-D element ``(N,)`` (a :class:`Select`'s column) joins as one column, as
+    Torch7's ``JoinTable(2, 1)``.
 
     Parameters
     ----------
@@ -342,10 +336,17 @@ class JoinTable(Module):
     def extra_repr(self):
         return str(self.dim)
 
+    def _columns(self, x):
+        """The table with 1-D elements (a :class:`Select`'s column) as ``(N, 1)`` columns."""
+        if self.dim != 1:
+            return x
+        return [xi[:, None] if np.ndim(xi) == 1 else xi for xi in x]
+
     def _join(self, x, out):
         _check_table(self, x)
         if not x:
             raise ValueError("JoinTable needs at least one array to join.")
+        x = self._columns(x)
         dtype = np.result_type(*x)
         shape = list(x[0].shape)
         shape[self.dim] = sum(xi.shape[self.dim] for xi in x)
@@ -365,10 +366,11 @@ class JoinTable(Module):
         _check_table(self, x)
         grads, start = [], 0
         index = [slice(None)] * grad_output.ndim
-        for xi in x:
-            stop = start + xi.shape[self.dim]
+        for xi, col in zip(x, self._columns(x)):
+            stop = start + col.shape[self.dim]
             index[self.dim] = slice(start, stop)
-            grads.append(grad_output[tuple(index)])
+            block = grad_output[tuple(index)]
+            grads.append(block.reshape(np.shape(xi)))  # a view; (N,) for a 1-D element
             start = stop
         return grads
 
@@ -436,8 +438,9 @@ class Narrow(Module):
     """Columns ``offset .. offset + length - 1`` of axis ``dim`` (``torch.narrow``).
 
     Torch7's ``nn.Narrow`` with PyTorch's 0-based axes: ``Narrow(1, 2, 3)`` keeps
-    features 2, 3 and 4 of a ``(N, D)`` batch.  Forward returns a view; backward
-    scatters the gradient into zeros shaped like the input.
+    features 2, 3 and 4 of a ``(N, D)`` batch.  Forward returns a view (a dense
+    copy of the block for a scipy sparse batch); backward scatters the gradient into
+    zeros shaped like the input.
 
     Parameters
     ----------
@@ -469,16 +472,18 @@ class Narrow(Module):
         return f"{self.dim}, {self.offset}, {self.length}"
 
     def _index(self, x):
-        if x.ndim <= self.dim or self.offset + self.length > x.shape[self.dim]:
+        if len(x.shape) <= self.dim or self.offset + self.length > x.shape[self.dim]:
             raise ValueError(
                 f"{self!r}: axis {self.dim} of an input of shape {x.shape} has no indices "
                 f"{self.offset} .. {self.offset + self.length - 1}."
             )
-        index = [slice(None)] * x.ndim
+        index = [slice(None)] * len(x.shape)
         index[self.dim] = slice(self.offset, self.offset + self.length)
         return tuple(index)
 
     def update_output(self, x):
+        if not isinstance(x, np.ndarray):  # scipy sparse: the block of columns, dense
+            return np.asarray(x[self._index(x)].toarray())
         return x[self._index(x)]
 
     def update_grad_input(self, x, grad_output):
@@ -500,7 +505,8 @@ class Select(Module):
     Torch7's ``nn.Select`` with PyTorch's 0-based axes: ``Select(1, 3)`` turns a
     ``(N, D)`` batch into its column 3, shape ``(N,)`` -- the integer codes of a
     categorical column that a :class:`~sknn_backprop.nn.LookupTable` reads.
-    Backward scatters the gradient into zeros shaped like the input.
+    A scipy sparse batch gives the dense column.  Backward scatters the gradient
+    into zeros shaped like the input.
 
     Parameters
     ----------
@@ -528,16 +534,18 @@ class Select(Module):
         return f"{self.dim}, {self.index}"
 
     def _index(self, x):
-        if x.ndim <= self.dim or self.index >= x.shape[self.dim]:
+        if len(x.shape) <= self.dim or self.index >= x.shape[self.dim]:
             raise ValueError(
                 f"{self!r}: axis {self.dim} of an input of shape {x.shape} has no index "
                 f"{self.index}."
             )
-        index = [slice(None)] * x.ndim
+        index = [slice(None)] * len(x.shape)
         index[self.dim] = self.index
         return tuple(index)
 
     def update_output(self, x):
+        if not isinstance(x, np.ndarray):  # scipy sparse: the column, dense
+            return np.asarray(x[:, [self.index]].toarray()).ravel()
         return x[self._index(x)]
 
     def update_grad_input(self, x, grad_output):

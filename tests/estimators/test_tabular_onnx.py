@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from test_tabular import _frame  # noqa: E402
+from tests.estimators.test_tabular import _frame  # noqa: E402
 
 from sknn_backprop import TabularMLPClassifier, TabularMLPRegressor  # noqa: E402
 from sknn_backprop.export import tabular_inputs, to_onnx  # noqa: E402

@@ -134,3 +134,61 @@ def test_repr_and_errors():
     assert repr(nn.SELU()) == "nn.SELU"
     with pytest.raises(ValueError, match="approximate"):
         nn.GELU(approximate="erf")
+
+
+# -- RealMLP's parametric activation --------------------------------------------------------------
+@pytest.mark.parametrize("act", [nn.SELU, nn.Mish, nn.SiLU, nn.Tanh, nn.Identity])
+@pytest.mark.parametrize("lr_factor", [1.0, 0.1])
+def test_parametric_activation_gradient_check(act, lr_factor, rng):
+    m = nn.ParametricActivation(act(), 4, lr_factor=lr_factor)
+    m.weight[:] = rng.uniform(-0.5, 1.5, 4) / lr_factor
+    x = rng.choice([-1.0, 1.0], size=(5, 4)) * rng.uniform(0.1, 3.0, size=(5, 4))
+    errors = nn.gradient_check(m, nn.MSECriterion(), x, rng.normal(size=(5, 4)))
+    assert set(errors) == {"input", "param0"}
+    assert max(errors.values()) < TOL, errors
+    model = nn.Sequential(nn.Linear(3, 4, rng=rng), m, nn.Linear(4, 2, rng=rng))
+    errors = nn.gradient_check(
+        model, nn.MSECriterion(), rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    )
+    assert max(errors.values()) < TOL, errors
+
+
+def test_parametric_activation_is_pytabkits(rng):
+    # ParametricActivationLayer.forward_cont: x + (f(x) - x) * weight, weight = c alpha
+    m = nn.ParametricActivation(nn.Mish(), 3, lr_factor=0.1)
+    x = rng.normal(size=(5, 3))
+    assert_allclose(m.forward(x), nn.Mish().forward(x))  # starts at f itself
+    assert_allclose(m.weight, 10.0)
+    m.weight[:] = [0.0, 5.0, 10.0]  # c alpha = 0 (identity), 0.5, 1
+    f = nn.Mish().forward(x)
+    assert_allclose(m.forward(x), x + (f - x) * np.array([0.0, 0.5, 1.0]))
+    assert_allclose(m.infer(x), m.forward(x))
+    assert m.penalized() == [False]
+    m.reset_parameters(rng)
+    assert_allclose(m.weight, 10.0)
+
+
+def test_parametric_activation_contract(rng):
+    m = nn.ParametricActivation(nn.SELU(), 3, lr_factor=0.1)
+    assert m.modules[0] is m.activation
+    assert repr(m) == "nn.ParametricActivation(nn.SELU, 3, lr_factor=0.1)"
+    assert repr(nn.ParametricActivation(nn.Mish(), 2)) == "nn.ParametricActivation(nn.Mish, 2)"
+    m.eval()
+    assert not m.activation.training
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    m32 = nn.ParametricActivation(nn.SELU(), 3).astype(np.float32)
+    y = m32.forward(x)
+    assert y.dtype == np.float32 and m32.weight.dtype == np.float32
+    assert m32.backward(x, np.ones_like(y)).dtype == np.float32
+    x0 = x.copy()
+    m32.infer(x)
+    assert_allclose(x, x0)  # infer never overwrites the input
+    model = nn.Sequential(nn.Linear(2, 3, rng=rng), m)
+    flat_p, _ = model.get_parameters()
+    assert m.weight.base is flat_p
+    with pytest.raises(ValueError, match="in place"):
+        nn.ParametricActivation(nn.SELU(inplace=True), 3)
+    with pytest.raises(ValueError, match="without parameters"):
+        nn.ParametricActivation(nn.PReLU(), 3)
+    with pytest.raises(ValueError, match="3 units"):
+        m.forward(np.ones((2, 4)))

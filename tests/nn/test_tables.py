@@ -79,6 +79,16 @@ def test_join_and_cadd_tables_gradient_check(rng):
     _check(nn.CAddTable(), x, rng.normal(size=(3, 2)))
 
 
+def test_join_table_takes_1d_columns(rng):
+    x = [rng.normal(size=(4, 2)), rng.normal(size=4)]
+    y = nn.JoinTable(1).forward(x)
+    assert_array_equal(y, np.column_stack(x))
+    errors = _check(nn.JoinTable(1), x, rng.normal(size=(4, 3)))
+    assert set(errors) == {"input0", "input1"}
+    grads = nn.JoinTable(1).backward(x, np.ones((4, 3)))
+    assert [g.shape for g in grads] == [(4, 2), (4,)]
+
+
 def test_join_table_other_axis(rng):
     x = [rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3, 1))]
     y = nn.JoinTable(2).forward(x)
@@ -114,6 +124,22 @@ def test_slicers_values_and_errors():
         nn.Select(1, 4).forward(x)
     with pytest.raises(ValueError, match="dim must be"):
         nn.Narrow(0, 0, 1)
+
+
+def test_slicers_take_sparse_batches(rng):
+    import scipy.sparse as sp
+
+    x = rng.normal(size=(5, 4)) * (rng.random((5, 4)) < 0.5)
+    xs = sp.csr_matrix(x)
+    model = _per_column(rng)
+    codes = np.column_stack([x[:, :3], rng.integers(0, 4, 5), rng.integers(0, 3, 5)])
+    assert_allclose(model.forward(sp.csr_matrix(codes)), model.forward(codes))
+    assert_allclose(model.infer(sp.csr_matrix(codes)), model.forward(codes))
+    for m, expected in [(nn.Narrow(1, 1, 2), x[:, 1:3]), (nn.Select(1, 2), x[:, 2])]:
+        out = m.forward(xs)
+        assert isinstance(out, np.ndarray)
+        assert_array_equal(out, expected)
+        assert m.backward(xs, np.ones_like(out)).shape == x.shape
 
 
 def test_per_column_network_gradient_check(rng):
@@ -190,6 +216,31 @@ def test_need_input_grad_false_gives_the_same_parameter_gradients(rng):
     model.backward(x, crit.backward(model.forward(x), y), need_input_grad=False)
     for a, b in zip(full, model.parameters()[1]):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("where", ["nested Sequential", "residual first", "in a ConcatTable"])
+def test_need_input_grad_false_reaches_nested_chains(where, rng):
+    # a Sequential as the first module with parameters of an enclosing one used to get
+    # Module's no-op acc_grad_parameters: its parameters then had no gradient at all
+    inner = nn.Sequential(nn.Linear(3, 3, rng=rng), nn.Tanh())
+    if where == "nested Sequential":
+        model = nn.Sequential(inner, nn.Linear(3, 2, rng=rng))
+    elif where == "residual first":
+        model = nn.Sequential(_residual(3, rng), nn.Linear(3, 2, rng=rng))
+    else:
+        model = nn.Sequential(nn.ConcatTable(inner, nn.Identity()), nn.JoinTable(),
+                              nn.Linear(6, 2, rng=rng))  # fmt: skip
+    x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    model.zero_grad_parameters()
+    model.forward(x)
+    model.backward(x, g)
+    full = [a.copy() for a in model.parameters()[1]]
+    model.zero_grad_parameters(lazy=True)
+    model.forward(x)
+    model.backward(x, g, need_input_grad=False)
+    for a, b in zip(full, model.parameters()[1]):
+        assert_allclose(b, a, rtol=1e-12, atol=1e-15)
+    assert all(np.abs(a).sum() > 0 for a in full)
 
 
 def test_backward_scale_accumulates(rng):

@@ -1,5 +1,8 @@
 """Refactoring changes no number: every battery fit gives its recorded weights.
 
+Each fit runs twice, on the numba fast path and on the numpy path (the
+``both_paths`` fixture of ``conftest.py``): both give the recorded numbers.
+
 See ``tests/_battery.py`` for the fits and how to regenerate the record.
 """
 
@@ -12,7 +15,7 @@ RECORDED = np.load(DATA)
 
 
 @pytest.mark.parametrize("name", list(BATTERY))
-def test_battery_fit_gives_recorded_numbers(name):
+def test_battery_fit_gives_recorded_numbers(name, both_paths):
     got = record(name)
     expected = {k: RECORDED[k] for k in RECORDED.files if k.split("/")[0] == name}
     assert sorted(got) == sorted(expected), "the fit has other parameters or outputs"

@@ -707,8 +707,6 @@ BAD_ARGS = {
     "SGD-momentum": (lambda: nn.SGD([np.zeros(3)], momentum=2), "momentum"),
     "Adam-beta_1": (lambda: nn.Adam([np.zeros(3)], beta_1=1), "beta_1"),
     "Adam-beta_2": (lambda: nn.Adam([np.zeros(3)], beta_2=1.5), "beta_2"),
-    "SGD-lr_schedule": (lambda: nn.SGD([np.zeros(3)], lr_schedule="bogus"), "lr_schedule"),
-    "Adam-lr_schedule": (lambda: nn.Adam([np.zeros(3)], lr_schedule="bogus"), "lr_schedule"),
     "SGD-learning_rate_init": (
         lambda: nn.SGD([np.zeros(3)], learning_rate_init=0),
         "learning_rate_init",

@@ -1,7 +1,6 @@
 """scikit-learn's estimator checks over every estimator, in several configurations."""
 
 import pytest
-from _expected_failures import sample_weight_xfails
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknn_backprop import (
@@ -10,6 +9,7 @@ from sknn_backprop import (
     TabularMLPClassifier,
     TabularMLPRegressor,
 )
+from tests._expected_failures import sample_weight_xfails
 
 # Small networks and few epochs keep the checks fast; each configuration turns on
 # one mechanism of the shared training loop.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
@@ -40,3 +40,35 @@ def test_readme_block_runs_alone(index, capsys):
         assert float(out.split()[-1]) > 0.9
     if "criterion" in namespace:
         assert "nn.Linear(3 -> 4)" in out and "grad_weight" in out
+
+
+# -- what the README says about itself holds (issue 24) ------------------------------
+
+TEXT = README.read_text()
+ROOT = README.parent
+
+
+def test_readme_names_the_optional_extras_and_how_to_build_the_docs():
+    for extra in ('".[onnx]"', '".[examples]"', '".[docs]"'):
+        assert extra in TEXT
+    assert "ONNX export" in TEXT and "sphinx-build docs docs/_build/html" in TEXT
+
+
+def test_readme_says_what_ci_runs():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "--upgrade pip" in ci and '--quick"' in ci and "ruff check" in ci
+    assert "exactly these" not in TEXT
+    assert "upgrades pip" in TEXT and "python -m sknn_backprop --quick" in TEXT
+
+
+def test_readme_quotes_only_measured_times():
+    # every duration quoted sits in a sentence that says it was measured
+    for sentence in re.split(r"(?<=[.;)])\s", TEXT.replace("\n", " ")):
+        if re.search(r"\b\d+(\.\d+)?(-\d+)? ?(s|min)\b", sentence):
+            assert "measured" in sentence, sentence
+
+
+def test_readme_and_migration_guide_quote_one_weight_agreement():
+    migration = (ROOT / "docs" / "migration.rst").read_text()
+    assert "within 3e-14" in TEXT and "within ``3e-14``" in migration
+    assert "1e-15 on digits" not in TEXT and "``2e-15``" not in migration

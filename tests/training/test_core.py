@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.utils import gen_batches, shuffle
 
-from sknn_backprop import MLPClassifier, MLPRegressor
+from sknn_backprop import MLPClassifier, MLPRegressor, nn
 from sknn_backprop._training.controls import (
     Control,
     DivergenceGuard,
@@ -50,7 +50,8 @@ def test_elastic_net_penalty_is_the_documented_formula():
     rng = np.random.default_rng(0)
     flat_p = rng.normal(size=20)
     flat_g = np.zeros(20)
-    obj = Objective(None, None, flat_p, flat_g, 12, alpha=0.5, l1_ratio=0.25, adversarial_eps=0)
+    net = nn.Sequential()  # (the penalty does not run the network)
+    obj = Objective(net, None, flat_p, flat_g, 12, alpha=0.5, l1_ratio=0.25, adversarial_eps=0)
     loss = obj.penalty(sw_sum=4.0)
     w = flat_p[:12]
     expected = 0.5 * (0.25 * np.abs(w).sum() + 0.75 / 2 * (w @ w)) / 4.0
@@ -134,24 +135,18 @@ def test_max_norm_caps_each_units_incoming_weights():
 
 
 class _Est:
-    """The attributes EarlyStopping reads and writes on an estimator."""
-
-    tol, n_iter_no_change, verbose = 0.0, 2, False
+    """The public fitted attributes the controls read and write."""
 
     def __init__(self):
-        self.loss_curve_, self.best_loss_, self._no_improvement_count = [], np.inf, 0
+        self.loss_curve_ = []
 
 
-class _Optimizer:
-    def trigger_stopping(self, msg, verbose):
-        self.msg = msg
-        return True
+def test_early_stopping_on_the_training_loss_counts_patience(capsys):
+    from sknn_backprop._training.reporting import VerboseLog
 
-
-def test_early_stopping_on_the_training_loss_counts_patience():
     est, state = _Est(), _state(np.zeros(1))
-    state.estimator, state.optimizer = est, _Optimizer()
-    stop = EarlyStopping(None)
+    stop = EarlyStopping(False, tol=0.0, n_iter_no_change=2)
+    state.estimator, state.controls = est, [stop]
     stop.on_train_begin(state)
     decisions = []
     for loss in [1.0, 0.5, 0.6, 0.7, 0.8]:
@@ -159,12 +154,20 @@ def test_early_stopping_on_the_training_loss_counts_patience():
         stop.on_epoch_end(state)
         decisions.append(stop.should_stop(state))
     assert decisions == [False, False, False, False, True]  # 3 epochs > patience 2
-    assert est.best_loss_ == 0.5
-    assert "Training loss did not improve" in state.optimizer.msg
+    assert stop.best_loss == est.best_loss_ == 0.5  # its own state, published
+    assert stop.no_improvement_count == 3
+    assert capsys.readouterr().out == ""  # nothing prints without VerboseLog
+    state.controls = [VerboseLog(), stop]
+    assert stop.should_stop(state)
+    assert capsys.readouterr().out == (
+        "Training loss did not improve more than tol=0.000000 for 2 consecutive epochs. "
+        "Stopping.\n"
+    )
 
 
 def test_divergence_guard_restores_the_last_finite_weights():
     est = _Est()
+    est.diverged_ = False
     est.loss_, est.n_iter_ = 1.0, 1
     p = np.array([1.0, 2.0])
     state = _state(p)

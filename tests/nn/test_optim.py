@@ -76,59 +76,6 @@ def test_adam_matches_sklearn(kwargs, rng):
         assert opt.t == ref.t
 
 
-@pytest.mark.parametrize("power_t", [0.5, 0.25])
-def test_invscaling_matches_sklearn(power_t, rng):
-    params = _params(rng)
-    ours, theirs = _copy(params), _copy(params)
-    kw = {"learning_rate_init": 0.2, "lr_schedule": "invscaling", "power_t": power_t}
-    opt, ref = nn.SGD(ours, **kw), SGDOptimizer(theirs, **kw)
-    samples_seen = 0
-    for _ in range(N_STEPS):
-        grads = _grads(rng)
-        opt.step(ours, grads)
-        ref.update_params(theirs, _copy(grads))
-        samples_seen += 32
-        opt.iteration_ends(samples_seen)
-        ref.iteration_ends(samples_seen)
-        assert opt.learning_rate == pytest.approx(ref.learning_rate, rel=1e-14)
-        _assert_lists_close(ours, theirs, rtol=1e-12, atol=1e-12)
-    assert opt.learning_rate == pytest.approx(0.2 / (samples_seen + 1) ** power_t)
-
-
-@pytest.mark.parametrize("schedule", ["constant", "adaptive"])
-def test_iteration_ends_leaves_other_schedules_alone(schedule):
-    opt = nn.SGD([np.zeros(3)], learning_rate_init=0.3, lr_schedule=schedule)
-    opt.iteration_ends(1000)
-    assert opt.learning_rate == 0.3
-
-
-def test_adaptive_trigger_stopping_matches_sklearn(capsys):
-    def run(opt):
-        rates = []
-        while not opt.trigger_stopping("stalled.", verbose=True):
-            rates.append(opt.learning_rate)
-        return rates, capsys.readouterr().out
-
-    ours = run(nn.SGD([np.zeros(3)], learning_rate_init=0.1, lr_schedule="adaptive"))
-    theirs = run(SGDOptimizer([np.zeros(3)], learning_rate_init=0.1, lr_schedule="adaptive"))
-    rates, out = ours
-    assert_allclose(rates, theirs[0], rtol=1e-14)
-    assert out == theirs[1]  # same messages as scikit-learn
-    # divided by 5 each time, and stops once it is no longer above 1e-6
-    assert_allclose(rates, 0.1 / 5.0 ** np.arange(1, len(rates) + 1))
-    assert rates[-1] <= 1e-6 < rates[-2]
-    assert out.splitlines()[-1] == "stalled. Learning rate too small. Stopping."
-
-
-@pytest.mark.parametrize("make", [lambda p: nn.SGD(p), lambda p: nn.Adam(p)], ids=["SGD", "Adam"])
-def test_constant_schedule_stops_at_once(make, capsys):
-    opt = make([np.zeros(3)])
-    assert opt.trigger_stopping("stalled.", verbose=True)
-    assert capsys.readouterr().out == "stalled. Stopping.\n"
-    assert opt.trigger_stopping("again", verbose=False)
-    assert capsys.readouterr().out == ""
-
-
 def _model(seed):
     rng = np.random.default_rng(seed)
     return nn.Sequential(nn.Linear(3, 5, rng=rng), nn.Tanh(), nn.Linear(5, 2, rng=rng))
@@ -180,7 +127,7 @@ def test_float32_stays_float32(solver, rng):
 
 
 @pytest.mark.parametrize("solver", ["SGD", "Adam"])
-def test_pickle_keeps_state_not_scratch(solver, rng):
+def test_pickle_keeps_state_not_scratch(solver, rng, numpy_path):
     make = nn.SGD if solver == "SGD" else nn.Adam
     params = _params(rng)
     opt = make(params, learning_rate_init=0.05)

@@ -197,3 +197,51 @@ def test_regressor_bagging_averages_and_sets_oob_prediction():
     seen = ~np.isnan(reg.oob_prediction_)
     assert seen.sum() > 150
     assert reg.oob_score_ > 0.8
+
+
+def test_a_members_rows_and_its_initialisation_draw_from_separate_streams():
+    from sknn_backprop import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(int)
+    bag = MLPClassifier((4,), max_iter=2, n_estimators=3, random_state=0).fit(X, y)
+    for member, rows in zip(bag.estimators_, bag.estimators_samples_):
+        # (one integer seed used to feed both: its RandomState redrew the same rows)
+        same_stream = np.sort(np.random.RandomState(member.random_state).randint(0, 60, 60))
+        assert not np.array_equal(rows, same_stream)
+    # member i's streams do not depend on how many members there are
+    grown = MLPClassifier((4,), max_iter=2, n_estimators=4, random_state=0).fit(X, y)
+    for a, b in zip(bag.estimators_samples_, grown.estimators_samples_):
+        np.testing.assert_array_equal(a, b)
+    assert [m.random_state for m in bag.estimators_] == [
+        m.random_state for m in grown.estimators_[:3]
+    ]
+
+
+def test_members_share_what_validation_learnt_through_each_parts_hook():
+    from sknn_backprop import ConvNetClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 16))
+    y = np.array(["a", "b"] * 20)
+    cnn = ConvNetClassifier(conv_filters=(2,), hidden_layer_sizes=(4,), max_iter=1,
+                            n_estimators=2, random_state=0).fit(X, y)  # fmt: skip
+    assert set(cnn._data_state()) == {"n_features_in_", "classes_", "_label_binarizer",
+                                      "input_shape_"}  # fmt: skip
+    for member in cnn.estimators_:
+        assert member.input_shape_ == (1, 4, 4) and list(member.classes_) == ["a", "b"]
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, n_estimators=2, random_state=0)
+    reg.fit(X, X[:, 0])
+    assert set(reg._data_state()) == {"n_features_in_"}
+
+
+def test_n_jobs_docs_say_when_worker_processes_pay():
+    # issue 24: n_jobs=2 on small members was slower than serial with no word about it
+    from pathlib import Path
+
+    from sknn_backprop import MLPClassifier
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "estimators.rst").read_text()
+    assert "**When** ``n_jobs`` **pays.**" in guide and "0.20 s with ``n_jobs=2``" in guide
+    assert "a few tenths of a second" in MLPClassifier.__doc__

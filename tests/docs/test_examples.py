@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
@@ -49,3 +49,13 @@ def test_engine_xor_saves_figure(tmp_path):
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert "classification errors: 0 / 4" in proc.stdout
     assert target.stat().st_size > 0
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_survives_sphinx_gallery_in_process(script):
+    """sphinx-gallery runs each script in-process: ``__doc__.splitlines()[0]`` raises
+    there, and ``raise SystemExit(main())`` ends the whole build with status 0 and no
+    HTML (``tests/docs/test_gallery.py`` builds it; this is the fast check of the two habits)."""
+    source = script.read_text()
+    assert "__doc__.splitlines()" not in source, "use __doc__.partition('\\n')[0]"
+    assert "raise SystemExit(main())" not in source, "exit only on failure: if status: ..."

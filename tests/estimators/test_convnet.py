@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-from _expected_failures import sample_weight_xfails
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -13,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknn_backprop import ConvNetClassifier, ConvNetRegressor, nn
 from sknn_backprop.nn import RandomShift
+from tests._expected_failures import sample_weight_xfails
 
 _SMALL = dict(
     conv_filters=(4,), kernel_size=3, hidden_layer_sizes=(8,), max_iter=20, batch_size="auto"
@@ -378,3 +378,48 @@ def test_regressor_poisson_and_bagging(spots):
     bag = _fit_quiet(ConvNetRegressor(**params, n_estimators=2, oob_score=True), X, y)
     assert all(m.input_shape_ == (1, 8, 8) for m in bag.estimators_)
     assert bag.oob_prediction_.shape == (300, 2)
+
+
+# -- reshapes and shrunk blocks are announced (issue 24) --------------------------------
+
+
+def _fit_recording(clf, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, y)
+    return [str(w.message) for w in caught if w.category is UserWarning]
+
+
+def test_non_square_features_without_input_shape_warn_with_the_shape():
+    X = np.random.default_rng(0).normal(size=(40, 30))
+    with pytest.warns(UserWarning, match="1 x 30 one-channel signal.*input_shape"):
+        ConvNetClassifier(max_iter=1, random_state=0).fit(X, np.arange(40) % 2)
+    # said at the first fit only, not by partial_fit continuing it
+    clf = ConvNetClassifier(max_iter=1, random_state=0)
+    with pytest.warns(UserWarning, match="1 x 30"):
+        clf.partial_fit(X, np.arange(40) % 2, classes=[0, 1])
+    assert not _fit_recording(clf.set_params(warm_start=True), X, np.arange(40) % 2)
+
+
+def test_tiny_images_warn_that_kernels_and_pools_shrink():
+    X = np.random.default_rng(0).normal(size=(40, 4))  # read as 2 x 2 images
+    with pytest.warns(UserWarning, match=r"2 x 2 images are too small.*block 1.*shrunk to 2 x 2"):
+        ConvNetClassifier(max_iter=1, random_state=0).fit(X, np.arange(40) % 2)
+
+
+def test_valid_padding_that_shrinks_the_third_block_warns():
+    X = np.random.default_rng(0).normal(size=(40, 64))
+    clf = ConvNetClassifier(conv_filters=(2, 2, 2), padding="valid", max_iter=1, random_state=0)
+    with pytest.warns(UserWarning, match=r"block 3 \(on a 1 x 1 map\): its 3 x 3 kernel shrunk "
+                      r"to 1 x 1, its pooling dropped.*padding='same'"):  # fmt: skip
+        clf.fit(X, np.arange(40) % 2)
+
+
+@pytest.mark.parametrize(
+    "params, n_features",
+    [({}, 64), ({"input_shape": (1, 30)}, 30), ({"kernel_size": 5, "pool_size": 1}, 64)],
+)
+def test_networks_built_as_asked_do_not_warn(params, n_features):
+    X = np.random.default_rng(0).normal(size=(40, n_features))
+    clf = ConvNetClassifier(max_iter=1, random_state=0, **params)
+    assert _fit_recording(clf, X, np.arange(40) % 2) == []

@@ -500,7 +500,7 @@ def test_class_weight_multiplies_sample_weight(imbalanced):
 
 def test_balanced_class_weight_counts_sample_weights(imbalanced):
     """'balanced' counts classes by their weight: a row of weight 2 is two rows."""
-    from sknn_backprop._training.objective import sample_weights
+    from sknn_backprop._class_weight import sample_weights
 
     X, y = imbalanced
     sw = np.random.RandomState(0).randint(0, 3, size=len(y)).astype(float)

@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _expected_failures import sample_weight_xfails
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -17,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknn_backprop import MLPAutoencoder, MLPRegressor, nn
+from tests._expected_failures import sample_weight_xfails
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -198,11 +198,11 @@ def test_early_stopping_monitors_the_reconstruction_loss():
     assert ae.validation_scores_[best] == pytest.approx(-2 * ae.validation_loss_curve_[best])
 
 
-def test_bagging_is_refused_with_the_reason():
-    ae = MLPAutoencoder((4,), n_estimators=3)
-    with pytest.raises(ValueError, match="n_estimators must be 1.*not aligned"):
-        ae.fit(X_DIGITS[:50])
-    assert not hasattr(ae, "model_")
+def test_the_autoencoder_does_not_bag():
+    # the codes of separately trained autoencoders are not aligned: no n_estimators at all
+    assert "n_estimators" not in MLPAutoencoder().get_params()
+    with pytest.raises(TypeError, match="n_estimators"):
+        MLPAutoencoder((4,), n_estimators=3)
 
 
 def test_inverse_transform_wants_codes():
@@ -258,3 +258,10 @@ def test_pickle_and_skops_keep_codes_and_the_tie(tied, tmp_path):
             other.partial_fit(X)
             assert other.model_.modules[2].tied is other.model_.modules[0]
             assert np.shares_memory(other.model_.modules[2].weight, other.coefs_[0])
+
+
+@pytest.mark.parametrize("sizes", [(), []])
+def test_no_code_layer_is_refused_naming_hidden_layer_sizes(sizes):
+    # before: IndexError: list index out of range
+    with pytest.raises(ValueError, match=r"needs a code layer: hidden_layer_sizes"):
+        MLPAutoencoder(hidden_layer_sizes=sizes, max_iter=1).fit(np.ones((10, 3)))

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 import sknn_backprop
-from sknn_backprop import MLPClassifier, MLPRegressor, _base
+from sknn_backprop import MLPClassifier, MLPRegressor, _compute
 
 ConvNetClassifier = getattr(sknn_backprop, "ConvNetClassifier", None)
 
@@ -186,7 +186,7 @@ def test_large_predict_is_chunked(monkeypatch):
         seen.append(x.shape[0])
         return original(self, x, owned=owned)
 
-    monkeypatch.setattr(_base, "_PREDICT_CHUNK_VALUES", 64 * 1000)
+    monkeypatch.setattr(_compute, "_PREDICT_CHUNK_VALUES", 64 * 1000)
     monkeypatch.setattr(sknn_backprop.nn.Linear, "infer", infer)
     chunked = est.predict(X[:20_000])
     assert max(seen) * 64 <= 64 * 1000  # rows per chunk x widest layer <= the bound
@@ -201,7 +201,7 @@ def test_chunked_predict_proba_equals_unchunked(monkeypatch):
     want = est.predict_proba(X)
     want_labels = est.predict(X)
     for bound in (7, 1):  # 1: one row at a time
-        monkeypatch.setattr(_base, "_PREDICT_CHUNK_VALUES", bound)
+        monkeypatch.setattr(_compute, "_PREDICT_CHUNK_VALUES", bound)
         assert_allclose(est.predict_proba(X), want, rtol=1e-12, atol=1e-15)
         assert_array_equal(est.predict(X), want_labels)
 
