@@ -28,6 +28,7 @@ from ._tabular_preprocessing import TabularEncoder
 
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
+
 class _TabularMLP:
     """What both tabular estimators share: input encoding, network, schedule."""
 

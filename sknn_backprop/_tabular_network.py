@@ -55,8 +55,9 @@ def tabular_front(n_features, n_numeric, numeric_embedding, front_scale, rng, dt
     mods, width = [], n_features
     if numeric_embedding and n_numeric > 0:
         emb = nn.PeriodicEmbedding(
-            n_numeric, n_frequencies=16, sigma=0.1, d_embedding=3, lr_factor=0.1, rng=rng, dtype=dtype
-        )
+            n_numeric, n_frequencies=16, sigma=0.1, d_embedding=3, lr_factor=0.1, rng=rng,
+            dtype=dtype,
+        )  # fmt: skip
         branches = [nn.Sequential(nn.Narrow(1, 0, n_numeric), emb)]
         if n_features > n_numeric:
             branches.append(nn.Narrow(1, n_numeric, n_features - n_numeric))

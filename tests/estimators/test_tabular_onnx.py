@@ -6,10 +6,9 @@ import pytest
 pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from tests.estimators.test_tabular import _frame  # noqa: E402
-
 from sknn_backprop import TabularMLPClassifier, TabularMLPRegressor  # noqa: E402
 from sknn_backprop.export import tabular_inputs, to_onnx  # noqa: E402
+from tests.estimators.test_tabular import _frame  # noqa: E402
 
 X, Y = _frame(240, seed=5)
 FAST = dict(hidden_layer_sizes=(16, 16), max_iter=6, random_state=0)
