@@ -6,6 +6,7 @@ from ._convnet import ConvNetClassifier, ConvNetRegressor
 from ._display import FilterDisplay, TrainingCurveDisplay
 from ._mlp import MLPClassifier, MLPRegressor
 from ._neuralnet import NeuralNetClassifier, NeuralNetRegressor
+from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,8 @@ __all__ = [
     "ConvNetRegressor",
     "NeuralNetClassifier",
     "NeuralNetRegressor",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
     "MLPAutoencoder",
     "TrainingCurveDisplay",
     "FilterDisplay",

@@ -22,7 +22,7 @@ def sample_weight_xfails(est):
         reason = "the validation split differs when rows are repeated"
     elif p["batch_size"] != "auto":
         reason = "minibatches: repeated rows land in other batches than a weighted row"
-    elif p.get("dropout") or p.get("input_dropout") or p["input_noise"]:
+    elif p.get("dropout") or p.get("input_dropout") or p.get("input_noise"):
         reason = "random masks and noise are drawn per row, so repeats draw more of them"
     elif p.get("batch_norm"):
         reason = (

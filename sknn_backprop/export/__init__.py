@@ -23,8 +23,10 @@ from .._autoencoder import MLPAutoencoder
 from .._convnet import ConvNetClassifier, ConvNetRegressor
 from .._mlp import MLPClassifier, MLPRegressor
 from .._neuralnet import NeuralNetClassifier, NeuralNetRegressor
+from .._tabular import TabularMLPClassifier, TabularMLPRegressor
 from ._estimators import KINDS, raw_output, register_estimator
 from ._graph import MODULE_CONVERTERS, Graph, module_converter, network_graph
+from ._tabular import TABULAR_KINDS, tabular_initial_types, tabular_inputs
 
 __all__ = [
     "to_onnx",
@@ -35,6 +37,8 @@ __all__ = [
     "network_graph",
     "module_converter",
     "raw_output",
+    "tabular_inputs",
+    "tabular_initial_types",
 ]
 
 register_estimator(MLPClassifier, "classifier")
@@ -44,6 +48,13 @@ register_estimator(ConvNetRegressor, "regressor")
 register_estimator(NeuralNetClassifier, "classifier")
 register_estimator(NeuralNetRegressor, "regressor")
 register_estimator(MLPAutoencoder, "transformer")
+# the tabular estimators: one input per column, the frame encoder inside the graph
+skl2onnx.update_registered_converter(
+    TabularMLPClassifier, "SknnBackpropTabularMLPClassifier", **TABULAR_KINDS["classifier"]
+)
+skl2onnx.update_registered_converter(
+    TabularMLPRegressor, "SknnBackpropTabularMLPRegressor", **TABULAR_KINDS["regressor"]
+)
 
 
 def to_onnx(estimator, X_sample=None, **kwargs):
@@ -71,7 +82,10 @@ def to_onnx(estimator, X_sample=None, **kwargs):
     onx : onnx.ModelProto
         The model: classifiers have the outputs ``label`` and ``probabilities``
         (a list of dicts with the default ``zipmap=True``), regressors
-        ``variable``, of shape ``(N, n_outputs)``.
+        ``variable``, of shape ``(N, n_outputs)``.  A
+        :class:`~sknn_backprop.TabularMLPClassifier` or
+        :class:`~sknn_backprop.TabularMLPRegressor` gets one input per column,
+        named as the column (:func:`tabular_inputs` turns a frame into them).
 
     Examples
     --------
@@ -84,6 +98,10 @@ def to_onnx(estimator, X_sample=None, **kwargs):
     >>> [o.name for o in onx.graph.output]
     ['label', 'probabilities']
     """
+    if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor)):
+        if "initial_types" not in kwargs:  # one input per column, named as the column
+            kwargs["initial_types"] = tabular_initial_types(estimator)
+        X_sample = None
     if isinstance(X_sample, np.ndarray) and X_sample.ndim > 2:
         X_sample = X_sample.reshape(X_sample.shape[0], -1)
     return skl2onnx.to_onnx(estimator, X_sample, **kwargs)
