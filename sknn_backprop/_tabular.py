@@ -141,15 +141,6 @@ class _TabularMLP:
             return []  # partial_fit: one epoch at a time, at learning_rate_init
         return [LearningRateSchedule(self.lr_schedule, self.max_iter)]
 
-    def _train_with_core(self, data, flat_p, flat_g, incremental):
-        # the schedule runs before the user's controls, for this call only
-        user = self.controls_
-        self.controls_ = self._preset_controls(incremental) + list(user)
-        try:
-            return super()._train_with_core(data, flat_p, flat_g, incremental)
-        finally:
-            self.controls_ = user
-
     def _data_state(self):
         state = super()._data_state()
         for name in self._member_state:  # what a bagging member needs of the ensemble's fit

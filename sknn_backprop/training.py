@@ -7,8 +7,8 @@ A control is a small object that the training core calls at fixed points
 ones (``verbose`` printing, early stopping, the divergence guard, the
 ``learning_rate`` schedule, gradient clipping, max-norm, progress reporting:
 ``sknn_backprop/_training/``) from their hyperparameters, and run the user's after
-them; with L-BFGS only the user's controls and progress reporting run.  Subclass :class:`Control` and
-override the hooks you need::
+them; with L-BFGS only the user's controls and progress reporting run.  Subclass
+:class:`Control` and override the hooks you need::
 
     from sknn_backprop import MLPClassifier
     from sknn_backprop.training import Control
@@ -28,8 +28,8 @@ Learning-rate schedules over a fit's steps are controls too:
 
 Each fit trains with deep copies of ``controls``, kept in the fitted attribute
 ``controls_`` (``partial_fit`` and warm starts continue with them until
-``set_params(controls=...)`` gives new ones), so a control may keep state.  See ``docs/architecture.rst`` for the order of the
-calls in one training step.
+``set_params(controls=...)`` gives new ones), so a control may keep state.  See
+``docs/architecture.rst`` for the order of the calls in one training step.
 """
 
 from ._training.controls import Control, TrainingState
