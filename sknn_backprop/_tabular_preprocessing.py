@@ -31,7 +31,6 @@ need no separate embedding table for the network to learn one.
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
@@ -43,6 +42,19 @@ __all__ = ["TabularEncoder", "smooth_clip"]
 CLIP = 3.0
 
 
+
+def _pandas():
+    """pandas, imported when a table is first encoded (it is not a dependency of the
+    package: ``pip install "sknn-backprop[tabular]"``)."""
+    try:
+        import pandas
+    except ImportError as exc:  # pragma: no cover - pandas is in the test extra
+        raise ImportError(
+            "TabularMLPClassifier and TabularMLPRegressor need pandas to encode their "
+            'input: pip install "sknn-backprop[tabular]" (or pandas).'
+        ) from exc
+    return pandas
+
 def smooth_clip(x):
     """``x / sqrt(1 + (x / 3)^2)``: about ``x`` for small values, +-3 for large ones."""
     return x / np.sqrt(1.0 + (x / CLIP) ** 2)
@@ -51,6 +63,7 @@ def smooth_clip(x):
 def _is_categorical(series):
     """Whether a DataFrame column is categorical (HistGradientBoosting's "from_dtype"),
     or a bool / object / string column, which it would reject and we encode."""
+    pd = _pandas()
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
         return True
@@ -59,6 +72,7 @@ def _is_categorical(series):
 
 def _as_strings(values):
     """An object array of ``str`` values, with ``None`` where a value is missing."""
+    pd = _pandas()
     values = pd.Series(np.asarray(values, dtype=object))
     missing = values.isna().to_numpy()
     out = values.astype(str).to_numpy(dtype=object)
@@ -124,6 +138,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
 
         On ``fit`` (``reset=True``) this also decides each column's kind.
         """
+        pd = _pandas()
         if isinstance(X, pd.DataFrame):
             if reset:
                 self.kinds_ = [
@@ -236,6 +251,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         self.scale_[j] = 1.0 / spread if spread > 0 else 1.0
 
     def _fit_categorical(self, j, col):
+        pd = _pandas()
         missing = pd.isna(col)
         self.has_missing_[j] = bool(missing.any())
         counts = pd.Series(col[~missing]).value_counts(sort=False)
@@ -307,6 +323,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             out[:, missing_col] = missing
 
     def _encode_categorical(self, j, col, block):
+        pd = _pandas()
         cats = self.categories_[j]
         codes = pd.Index(cats).get_indexer(col)  # -1: missing or unseen
         if block.shape[1] == 1 and not self.has_missing_[j]:

@@ -475,3 +475,28 @@ def test_skops_round_trip():
     data = sio.dumps(clf)
     again = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
     np.testing.assert_array_equal(again.predict_proba(X_FRAME), clf.predict_proba(X_FRAME))
+
+
+def test_the_package_imports_without_pandas_and_the_tabular_fit_says_what_it_needs(tmp_path):
+    """pandas is the tabular estimators' extra, not a dependency of the package."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "pandas.py").write_text("raise ImportError('no pandas here')\n")
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import numpy as np, sknn_backprop\n"
+        "from sknn_backprop import TabularMLPClassifier, MLPClassifier\n"
+        "X = np.random.default_rng(0).normal(size=(20, 3)); y = np.arange(20) % 2\n"
+        "MLPClassifier(max_iter=2).fit(X, y)\n"
+        "try:\n"
+        "    TabularMLPClassifier(max_iter=1).fit(X, y)\n"
+        "except ImportError as e:\n"
+        "    print('ImportError:', e)\n"
+    )
+    env = {"PYTHONPATH": f"{tmp_path}:{root}", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert 'pip install "sknn-backprop[tabular]"' in out.stdout
