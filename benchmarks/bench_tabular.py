@@ -32,7 +32,7 @@ Models (``--models``):
   on the frame;
 - ``linear``: ``LogisticRegression(max_iter=1000)`` / ``Ridge()`` behind the standard
   ColumnTransformer (numeric: median ``SimpleImputer`` + ``StandardScaler``;
-  ``category``: ``SimpleImputer(constant "missing")`` + ``OneHotEncoder(
+  ``category``: as strings, ``SimpleImputer(constant "missing")`` + ``OneHotEncoder(
   handle_unknown="ignore")``);
 - ``sklearn_mlp``: scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` with its defaults
   (``random_state=0``) behind the same ColumnTransformer; the regressor also gets its
@@ -216,15 +216,24 @@ def subsample(X, y, n, seed=0):
 
 
 # -- models -----------------------------------------------------------------------
+def _categories_as_strings(X):
+    """Category values as strings, NaN kept (bool or int categories would upset the imputer)."""
+    import pandas as pd
+
+    X = pd.DataFrame(X)
+    return X.astype(object).astype(str).mask(X.isna().to_numpy(), np.nan)
+
+
 def column_transformer():
     """The standard plumbing: impute + scale numeric, impute + one-hot ``category``."""
     from sklearn.compose import ColumnTransformer, make_column_selector
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     cat = make_pipeline(
+        FunctionTransformer(_categories_as_strings, feature_names_out="one-to-one"),
         SimpleImputer(strategy="constant", fill_value="missing"),
         OneHotEncoder(handle_unknown="ignore", sparse_output=False),
     )
@@ -403,7 +412,9 @@ def write_records(path, new):
 
 
 # -- running ----------------------------------------------------------------------
-def run_dataset(dname, X, y, task, models, quick, cache=None, force=False, log=print, make=None):
+def run_dataset(
+    dname, X, y, task, models, quick, cache=None, force=False, log=print, make=None, folds=None
+):
     """Run ``models`` on every fold of one data set; returns the new records.
 
     Folds already in ``cache`` (a path) are skipped unless ``force``; each new fold
@@ -417,6 +428,8 @@ def run_dataset(dname, X, y, task, models, quick, cache=None, force=False, log=p
     host = machine_info()
     for m in models:
         for i, (tr, te) in enumerate(splits):
+            if folds is not None and i not in folds:
+                continue
             meta = {"dataset": dname, "model": m, "fold": i, "n_folds": k, "quick": bool(quick)}
             if _key(meta) in done:
                 continue
@@ -732,6 +745,14 @@ def main(argv=None):
         "with --quick: none unless given); 'none' for no cache",
     )
     p.add_argument("--force", action="store_true", help="rerun folds already in the cache")
+    p.add_argument(
+        "--folds",
+        nargs="+",
+        type=int,
+        default=None,
+        metavar="I",
+        help="run only these fold indices (0-based; to split a long run across processes)",
+    )
     p.add_argument("--plot", default=None, metavar="PATH", help="draw the figure to PATH")
     p.add_argument("--json-out", default=None, help="also write the result JSON to this file")
     args = p.parse_args(argv)
@@ -775,7 +796,16 @@ def main(argv=None):
             flush=True,
         )
         records += run_dataset(
-            d, X, y, task, run, args.quick, cache, args.force, log=lambda s: print(s, flush=True)
+            d,
+            X,
+            y,
+            task,
+            run,
+            args.quick,
+            cache,
+            args.force,
+            log=lambda s: print(s, flush=True),
+            folds=args.folds,
         )
 
     all_records = read_cache(cache) if cache else []
