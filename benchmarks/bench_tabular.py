@@ -696,6 +696,68 @@ def report(summary, incomplete, models, datasets, print_fn=print):
     return res
 
 
+def _rst_table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    rule = "  ".join("=" * w for w in widths)
+    fmt = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([rule, fmt(header), rule, *[fmt(r) for r in rows], rule])
+
+
+def rst_tables(res):
+    """The results as reStructuredText simple tables (for docs/tabular.rst); best in bold."""
+    summary, models = res["summary"], res["models"]
+    out = []
+    for metric, title, best in (
+        ("score", "accuracy / R\\ :sup:`2`", max),
+        ("log_loss", "log-loss", min),
+        ("fit_cpu", "fit CPU seconds (sum over folds)", None),
+    ):
+        rows = []
+        for d, per in summary.items():
+            vals = {m: per[m].get(metric) for m in models if m in per}
+            vals = {m: v for m, v in vals.items() if v is not None}
+            if not vals:
+                continue
+            b = best(vals.values()) if best else None
+            fmt = "{:.1f}" if metric == "fit_cpu" else "{:.4f}"
+            row = [d]
+            for m in models:
+                v = vals.get(m)
+                cell = "-" if v is None else fmt.format(v)
+                bold = v is not None and b is not None and cell == fmt.format(b)
+                row.append(f"**{cell}**" if bold else cell)
+            rows.append(row)
+        if rows:
+            out.append(f"{title}\n\n" + _rst_table(["data set", *models], rows))
+    rows = []
+    for m in models:
+        row = [LABELS.get(m, m)]
+        for key in ("all/score", "all/log_loss"):
+            r = res["ranks"].get(key, {}).get("ranks", {})
+            row.append(f"{r[m]:.2f}" if m in r else "-")
+        for ref in ("realmlp", "sklearn_mlp"):
+            v = res["fit_time_ratio"].get(ref, {}).get(m)
+            row.append(f"{v:.3g}x" if v is not None else "-")
+        b = res["better_than_sklearn_mlp"].get(m)
+        row.append(f"{b[0]} of {b[1]}" if b and m != "sklearn_mlp" else "-")
+        rows.append(row)
+    out.append(
+        "summary\n\n"
+        + _rst_table(
+            [
+                "model",
+                "rank acc/R2",
+                "rank log-loss",
+                "time / RealMLP-TD",
+                "time / sklearn MLP",
+                "beats sklearn MLP",
+            ],
+            rows,
+        )
+    )
+    return "\n\n".join(out) + "\n"
+
+
 def plot(summary, res, path):
     """Per-data-set score minus the best model's, and fit time vs mean rank."""
     import matplotlib
@@ -713,12 +775,12 @@ def plot(summary, res, path):
             if m in per:
                 best = max(s["score"] for s in per.values())
                 xs.append(i + (j - len(models) / 2) * 0.06)
-                ys.append(per[m]["score"] - best)
+                ys.append(max(per[m]["score"] - best, -0.1))
         ax1.scatter(xs, ys, marker=markers[j % len(markers)], label=LABELS.get(m, m), s=28)
     ax1.set_xticks(range(len(datasets)))
     ax1.set_xticklabels(datasets, rotation=45, ha="right")
-    ax1.set_ylabel("score - best score (accuracy or R$^2$)")
-    ax1.set_yscale("symlog", linthresh=0.01)
+    ax1.set_ylabel("score - best score (accuracy or R$^2$; clipped at -0.1)")
+    ax1.set_ylim(-0.105, 0.005)
     ax1.axhline(0, color="grey", lw=0.5)
     ax1.legend(fontsize=8)
     ax1.set_title("per data set, relative to the best model")
@@ -731,7 +793,7 @@ def plot(summary, res, path):
                 LABELS.get(m, m),
                 (ratios[m], ranks[m]),
                 fontsize=8,
-                xytext=(4, 4),
+                xytext=(4, 4 if j % 2 else -12),
                 textcoords="offset points",
             )
     ax2.set_xscale("log")
@@ -783,6 +845,7 @@ def main(argv=None):
     )
     p.add_argument("--plot", default=None, metavar="PATH", help="draw the figure to PATH")
     p.add_argument("--json-out", default=None, help="also write the result JSON to this file")
+    p.add_argument("--rst", default=None, metavar="PATH", help="write the tables as reST to PATH")
     args = p.parse_args(argv)
 
     for d in args.datasets:
@@ -852,6 +915,10 @@ def main(argv=None):
     if args.plot and res["models"]:
         plot(res["summary"], res, args.plot)
         print(f"# figure written to {args.plot}")
+    if args.rst and res["models"]:
+        with open(args.rst, "w") as f:
+            f.write(rst_tables(res))
+        print(f"# reST tables written to {args.rst}")
     print(RESULT_PREFIX + json.dumps(result, default=float))
     if args.json_out:
         os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
