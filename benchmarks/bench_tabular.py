@@ -415,6 +415,20 @@ def write_records(path, new):
 
 
 # -- running ----------------------------------------------------------------------
+def _cpu_model():
+    """The processor's model name (cheap: ``machine_info`` would import PyTorch)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def run_dataset(
     dname, X, y, task, models, quick, cache=None, force=False, log=print, make=None, folds=None
 ):
@@ -428,7 +442,7 @@ def run_dataset(
     n_classes = None if task == "regression" else int(y.max()) + 1
     done = {_key(r) for r in read_cache(cache)} if (cache and not force) else set()
     new = []
-    host = machine_info()
+    host = _cpu_model()
     for m in models:
         for i, (tr, te) in enumerate(splits):
             if folds is not None and i not in folds:
@@ -444,7 +458,7 @@ def run_dataset(
             rec.update(
                 task=task,
                 when=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                cpu=host["cpu"],
+                cpu=host,
             )
             new.append(rec)
             write_records(cache, [rec])
