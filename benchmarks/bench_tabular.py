@@ -409,8 +409,10 @@ def write_records(path, new):
         )
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"benchmark": "bench_tabular", "records": ordered}, f, indent=0)
-            f.write("\n")
+            # one record a line: small, and a rerun's git diff shows the folds that changed
+            f.write('{"benchmark": "bench_tabular", "records": [\n')
+            f.write(",\n".join(json.dumps(r, sort_keys=True) for r in ordered))
+            f.write("\n]}\n")
         os.replace(tmp, path)
 
 
