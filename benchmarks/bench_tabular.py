@@ -533,7 +533,8 @@ def mean_ranks(summary, models, metric="score"):
     for d, per in summary.items():
         if not all(m in per and metric in per[m] for m in models):
             continue
-        vals = np.array([per[m][metric] for m in models])
+        # rounded: two models equal but for float noise (ours and scikit-learn's MLP) tie
+        vals = np.round([per[m][metric] for m in models], 10)
         r = rankdata(vals if metric == "log_loss" else -vals, method="average")
         used.append(d)
         for m, x in zip(models, r):
@@ -579,7 +580,7 @@ def better_than(summary, models, ref="sklearn_mlp"):
             if m in per and ref in per
         ]
         if pairs:
-            out[m] = (sum(a > b for a, b in pairs), len(pairs))
+            out[m] = (sum(round(a - b, 10) > 0 for a, b in pairs), len(pairs))
     return out
 
 
@@ -648,6 +649,10 @@ def report(summary, incomplete, models, datasets, print_fn=print):
     target = [m for m in TARGET_SET if m in models]
     if "ours" in models and target != models:
         rank_sets["target"] = target
+    # the models that finished every data set, ranked over all of them (when some did not)
+    complete = [m for m in models if all(m in per for per in summary.values())]
+    if complete != models and len(complete) > 1:
+        rank_sets["complete"] = complete
     res["ranks"] = {}
     for set_name, ms in rank_sets.items():
         for metric in ("score", "log_loss"):
@@ -702,6 +707,19 @@ def report(summary, incomplete, models, datasets, print_fn=print):
             if key in res["ranks"]:
                 r = res["ranks"][key]["ranks"]
                 print_fn(f"  {key.split('/')[1]}: " + ", ".join(f"{m} {r[m]:.2f}" for m in target))
+    if "complete" in rank_sets:
+        print_fn(
+            f"\nmean ranks among the models that finished all {len(summary)} data sets "
+            f"({', '.join(complete)})"
+        )
+        for key in ("complete/score", "complete/log_loss"):
+            if key in res["ranks"]:
+                r = res["ranks"][key]["ranks"]
+                n = len(res["ranks"][key]["datasets"])
+                print_fn(
+                    f"  {key.split('/')[1]} ({n} sets): "
+                    + ", ".join(f"{m} {r[m]:.2f}" for m in complete)
+                )
     if incomplete:
         print_fn("\nincomplete (left out of the tables):")
         for d, m, why in incomplete:
