@@ -32,7 +32,7 @@ Models (``--models``):
   on the frame;
 - ``linear``: ``LogisticRegression(max_iter=1000)`` / ``Ridge()`` behind the standard
   ColumnTransformer (numeric: median ``SimpleImputer`` + ``StandardScaler``;
-  ``category``: ``SimpleImputer(constant "missing")`` + ``OneHotEncoder(
+  ``category``: as strings, ``SimpleImputer(constant "missing")`` + ``OneHotEncoder(
   handle_unknown="ignore")``);
 - ``sklearn_mlp``: scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` with its defaults
   (``random_state=0``) behind the same ColumnTransformer; the regressor also gets its
@@ -216,15 +216,24 @@ def subsample(X, y, n, seed=0):
 
 
 # -- models -----------------------------------------------------------------------
+def _categories_as_strings(X):
+    """Category values as strings, NaN kept (bool or int categories would upset the imputer)."""
+    import pandas as pd
+
+    X = pd.DataFrame(X)
+    return X.astype(object).astype(str).mask(X.isna().to_numpy(), np.nan)
+
+
 def column_transformer():
     """The standard plumbing: impute + scale numeric, impute + one-hot ``category``."""
     from sklearn.compose import ColumnTransformer, make_column_selector
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     cat = make_pipeline(
+        FunctionTransformer(_categories_as_strings, feature_names_out="one-to-one"),
         SimpleImputer(strategy="constant", fill_value="missing"),
         OneHotEncoder(handle_unknown="ignore", sparse_output=False),
     )
@@ -344,9 +353,12 @@ def run_fold(name, task, X, y, train, test, n_classes=None, make=None):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with one_thread():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             est.fit(Xtr, ytr)
             rec["fit_time"] = time.perf_counter() - t0
+            # CPU seconds of the whole process: on a shared, loaded machine the wall
+            # time of a 1-thread fit depends on the load, its CPU time much less
+            rec["fit_cpu"] = time.process_time() - c0
             t0 = time.perf_counter()
             if task == "regression":
                 pred = np.asarray(est.predict(Xte), dtype=np.float64).ravel()
@@ -397,13 +409,31 @@ def write_records(path, new):
         )
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"benchmark": "bench_tabular", "records": ordered}, f, indent=0)
-            f.write("\n")
+            # one record a line: small, and a rerun's git diff shows the folds that changed
+            f.write('{"benchmark": "bench_tabular", "records": [\n')
+            f.write(",\n".join(json.dumps(r, sort_keys=True) for r in ordered))
+            f.write("\n]}\n")
         os.replace(tmp, path)
 
 
 # -- running ----------------------------------------------------------------------
-def run_dataset(dname, X, y, task, models, quick, cache=None, force=False, log=print, make=None):
+def _cpu_model():
+    """The processor's model name (cheap: ``machine_info`` would import PyTorch)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def run_dataset(
+    dname, X, y, task, models, quick, cache=None, force=False, log=print, make=None, folds=None
+):
     """Run ``models`` on every fold of one data set; returns the new records.
 
     Folds already in ``cache`` (a path) are skipped unless ``force``; each new fold
@@ -414,9 +444,11 @@ def run_dataset(dname, X, y, task, models, quick, cache=None, force=False, log=p
     n_classes = None if task == "regression" else int(y.max()) + 1
     done = {_key(r) for r in read_cache(cache)} if (cache and not force) else set()
     new = []
-    host = machine_info()
+    host = _cpu_model()
     for m in models:
         for i, (tr, te) in enumerate(splits):
+            if folds is not None and i not in folds:
+                continue
             meta = {"dataset": dname, "model": m, "fold": i, "n_folds": k, "quick": bool(quick)}
             if _key(meta) in done:
                 continue
@@ -428,7 +460,7 @@ def run_dataset(dname, X, y, task, models, quick, cache=None, force=False, log=p
             rec.update(
                 task=task,
                 when=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                cpu=host["cpu"],
+                cpu=host,
             )
             new.append(rec)
             write_records(cache, [rec])
@@ -477,6 +509,9 @@ def summarise(records, quick=False):
             "task": rs[0]["task"],
             "n_folds": k,
             "fit_time": float(sum(r["fit_time"] for r in rs)),
+            "fit_cpu": (
+                float(sum(r["fit_cpu"] for r in rs)) if all("fit_cpu" in r for r in rs) else None
+            ),
             "convergence_warnings": int(sum(r.get("convergence_warnings", 0) for r in rs)),
         }
         for metric in ("accuracy", "log_loss", "r2"):
@@ -498,7 +533,8 @@ def mean_ranks(summary, models, metric="score"):
     for d, per in summary.items():
         if not all(m in per and metric in per[m] for m in models):
             continue
-        vals = np.array([per[m][metric] for m in models])
+        # rounded: two models equal but for float noise (ours and scikit-learn's MLP) tie
+        vals = np.round([per[m][metric] for m in models], 10)
         r = rankdata(vals if metric == "log_loss" else -vals, method="average")
         used.append(d)
         for m, x in zip(models, r):
@@ -508,15 +544,27 @@ def mean_ranks(summary, models, metric="score"):
     return {m: float(np.mean(v)) for m, v in ranks.items()}, used
 
 
+def _fit_seconds(a, b):
+    """The fit times of summaries ``a`` and ``b`` to compare: CPU seconds if both have them."""
+    if a.get("fit_cpu") and b.get("fit_cpu"):
+        return a["fit_cpu"], b["fit_cpu"]
+    return a["fit_time"], b["fit_time"]
+
+
 def time_ratios(summary, models, ref):
-    """Geometric mean over data sets of ``fit_time(model) / fit_time(ref)``; model -> (ratio, n)."""
+    """Geometric mean over data sets of ``fit time(model) / fit time(ref)``; model -> (ratio, n).
+
+    The fit times are CPU seconds (``time.process_time``) where both models have them,
+    else wall seconds.
+    """
     out = {}
     for m in models:
-        logs = [
-            math.log(per[m]["fit_time"] / per[ref]["fit_time"])
-            for per in summary.values()
-            if m in per and ref in per and per[ref]["fit_time"] > 0
-        ]
+        logs = []
+        for per in summary.values():
+            if m in per and ref in per:
+                a, b = _fit_seconds(per[m], per[ref])
+                if a > 0 and b > 0:
+                    logs.append(math.log(a / b))
         if logs:
             out[m] = (float(math.exp(np.mean(logs))), len(logs))
     return out
@@ -532,7 +580,7 @@ def better_than(summary, models, ref="sklearn_mlp"):
             if m in per and ref in per
         ]
         if pairs:
-            out[m] = (sum(a > b for a, b in pairs), len(pairs))
+            out[m] = (sum(round(a - b, 10) > 0 for a, b in pairs), len(pairs))
     return out
 
 
@@ -552,7 +600,7 @@ def report(summary, incomplete, models, datasets, print_fn=print):
 
     def cell(d, m, metric, fmt="{:.4f}"):
         s = summary[d].get(m)
-        return fmt.format(s[metric]) if s and metric in s else "-"
+        return fmt.format(s[metric]) if s and s.get(metric) is not None else "-"
 
     header = ["dataset", "task", *models]
     print_fn("\naccuracy (classification) / R^2 (regression), mean over folds")
@@ -581,6 +629,16 @@ def report(summary, incomplete, models, datasets, print_fn=print):
             ],
         )
     )
+    print_fn("\nfit CPU time (s, time.process_time), summed over folds, 1 thread")
+    print_fn(
+        _table(
+            header,
+            [
+                [d, DATASETS.get(d, "?"), *[cell(d, m, "fit_cpu", "{:.2f}") for m in models]]
+                for d in summary
+            ],
+        )
+    )
     cw = {
         m: sum(summary[d][m]["convergence_warnings"] for d in summary if m in summary[d])
         for m in models
@@ -591,6 +649,10 @@ def report(summary, incomplete, models, datasets, print_fn=print):
     target = [m for m in TARGET_SET if m in models]
     if "ours" in models and target != models:
         rank_sets["target"] = target
+    # the models that finished every data set, ranked over all of them (when some did not)
+    complete = [m for m in models if all(m in per for per in summary.values())]
+    if complete != models and len(complete) > 1:
+        rank_sets["complete"] = complete
     res["ranks"] = {}
     for set_name, ms in rank_sets.items():
         for metric in ("score", "log_loss"):
@@ -645,6 +707,19 @@ def report(summary, incomplete, models, datasets, print_fn=print):
             if key in res["ranks"]:
                 r = res["ranks"][key]["ranks"]
                 print_fn(f"  {key.split('/')[1]}: " + ", ".join(f"{m} {r[m]:.2f}" for m in target))
+    if "complete" in rank_sets:
+        print_fn(
+            f"\nmean ranks among the models that finished all {len(summary)} data sets "
+            f"({', '.join(complete)})"
+        )
+        for key in ("complete/score", "complete/log_loss"):
+            if key in res["ranks"]:
+                r = res["ranks"][key]["ranks"]
+                n = len(res["ranks"][key]["datasets"])
+                print_fn(
+                    f"  {key.split('/')[1]} ({n} sets): "
+                    + ", ".join(f"{m} {r[m]:.2f}" for m in complete)
+                )
     if incomplete:
         print_fn("\nincomplete (left out of the tables):")
         for d, m, why in incomplete:
@@ -653,6 +728,68 @@ def report(summary, incomplete, models, datasets, print_fn=print):
     res["incomplete"] = [list(x) for x in incomplete if x[0] in datasets]
     res["summary"] = summary
     return res
+
+
+def _rst_table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    rule = "  ".join("=" * w for w in widths)
+    fmt = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([rule, fmt(header), rule, *[fmt(r) for r in rows], rule])
+
+
+def rst_tables(res):
+    """The results as reStructuredText simple tables (for docs/tabular.rst); best in bold."""
+    summary, models = res["summary"], res["models"]
+    out = []
+    for metric, title, best in (
+        ("score", "accuracy / R\\ :sup:`2`", max),
+        ("log_loss", "log-loss", min),
+        ("fit_cpu", "fit CPU seconds (sum over folds)", None),
+    ):
+        rows = []
+        for d, per in summary.items():
+            vals = {m: per[m].get(metric) for m in models if m in per}
+            vals = {m: v for m, v in vals.items() if v is not None}
+            if not vals:
+                continue
+            b = best(vals.values()) if best else None
+            fmt = "{:.1f}" if metric == "fit_cpu" else "{:.4f}"
+            row = [d]
+            for m in models:
+                v = vals.get(m)
+                cell = "-" if v is None else fmt.format(v)
+                bold = v is not None and b is not None and cell == fmt.format(b)
+                row.append(f"**{cell}**" if bold else cell)
+            rows.append(row)
+        if rows:
+            out.append(f"{title}\n\n" + _rst_table(["data set", *models], rows))
+    rows = []
+    for m in models:
+        row = [LABELS.get(m, m)]
+        for key in ("all/score", "all/log_loss"):
+            r = res["ranks"].get(key, {}).get("ranks", {})
+            row.append(f"{r[m]:.2f}" if m in r else "-")
+        for ref in ("realmlp", "sklearn_mlp"):
+            v = res["fit_time_ratio"].get(ref, {}).get(m)
+            row.append(f"{v:.3g}x" if v is not None else "-")
+        b = res["better_than_sklearn_mlp"].get(m)
+        row.append(f"{b[0]} of {b[1]}" if b and m != "sklearn_mlp" else "-")
+        rows.append(row)
+    out.append(
+        "summary\n\n"
+        + _rst_table(
+            [
+                "model",
+                "rank acc/R2",
+                "rank log-loss",
+                "time / RealMLP-TD",
+                "time / sklearn MLP",
+                "beats sklearn MLP",
+            ],
+            rows,
+        )
+    )
+    return "\n\n".join(out) + "\n"
 
 
 def plot(summary, res, path):
@@ -672,12 +809,12 @@ def plot(summary, res, path):
             if m in per:
                 best = max(s["score"] for s in per.values())
                 xs.append(i + (j - len(models) / 2) * 0.06)
-                ys.append(per[m]["score"] - best)
+                ys.append(max(per[m]["score"] - best, -0.1))
         ax1.scatter(xs, ys, marker=markers[j % len(markers)], label=LABELS.get(m, m), s=28)
     ax1.set_xticks(range(len(datasets)))
     ax1.set_xticklabels(datasets, rotation=45, ha="right")
-    ax1.set_ylabel("score - best score (accuracy or R$^2$)")
-    ax1.set_yscale("symlog", linthresh=0.01)
+    ax1.set_ylabel("score - best score (accuracy or R$^2$; clipped at -0.1)")
+    ax1.set_ylim(-0.105, 0.005)
     ax1.axhline(0, color="grey", lw=0.5)
     ax1.legend(fontsize=8)
     ax1.set_title("per data set, relative to the best model")
@@ -690,7 +827,7 @@ def plot(summary, res, path):
                 LABELS.get(m, m),
                 (ratios[m], ranks[m]),
                 fontsize=8,
-                xytext=(4, 4),
+                xytext=(4, 4 if j % 2 else -12),
                 textcoords="offset points",
             )
     ax2.set_xscale("log")
@@ -732,8 +869,17 @@ def main(argv=None):
         "with --quick: none unless given); 'none' for no cache",
     )
     p.add_argument("--force", action="store_true", help="rerun folds already in the cache")
+    p.add_argument(
+        "--folds",
+        nargs="+",
+        type=int,
+        default=None,
+        metavar="I",
+        help="run only these fold indices (0-based; to split a long run across processes)",
+    )
     p.add_argument("--plot", default=None, metavar="PATH", help="draw the figure to PATH")
     p.add_argument("--json-out", default=None, help="also write the result JSON to this file")
+    p.add_argument("--rst", default=None, metavar="PATH", help="write the tables as reST to PATH")
     args = p.parse_args(argv)
 
     for d in args.datasets:
@@ -775,7 +921,16 @@ def main(argv=None):
             flush=True,
         )
         records += run_dataset(
-            d, X, y, task, run, args.quick, cache, args.force, log=lambda s: print(s, flush=True)
+            d,
+            X,
+            y,
+            task,
+            run,
+            args.quick,
+            cache,
+            args.force,
+            log=lambda s: print(s, flush=True),
+            folds=args.folds,
         )
 
     all_records = read_cache(cache) if cache else []
@@ -794,6 +949,10 @@ def main(argv=None):
     if args.plot and res["models"]:
         plot(res["summary"], res, args.plot)
         print(f"# figure written to {args.plot}")
+    if args.rst and res["models"]:
+        with open(args.rst, "w") as f:
+            f.write(rst_tables(res))
+        print(f"# reST tables written to {args.rst}")
     print(RESULT_PREFIX + json.dumps(result, default=float))
     if args.json_out:
         os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
