@@ -59,7 +59,7 @@ from .layers import (
     TrainingOnly,
 )
 from .linear import Linear, NTPLinear, TiedLinear
-from .module import Module, Sequential
+from .module import Container, Module, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .pooling import AvgPool2d, MaxPool2d
@@ -67,6 +67,7 @@ from .table import CAddTable, ConcatTable, JoinTable, Narrow, ParallelTable, Sel
 
 __all__ = [
     "Module",
+    "Container",
     "Sequential",
     "Linear",
     "TiedLinear",

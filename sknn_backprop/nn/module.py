@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _fast
 
-__all__ = ["Module", "Sequential", "WeightBias"]
+__all__ = ["Module", "Container", "Sequential", "WeightBias"]
 
 
 def check_int(name, value, low=1):
@@ -359,25 +359,13 @@ def _fused_pairs(seq):
     return fused
 
 
-class Sequential(Module):
-    """A chain of modules: the output of each is the input of the next.
+class Container(Module):
+    """Base of the containers (``Sequential`` and the tables of ``table.py``).
 
-    Parameters
-    ----------
-    *modules : Module
-        The modules, in order.  More can be appended with :meth:`add`.
-
-    Examples
-    --------
-    >>> from sknn_backprop import nn
-    >>> model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid())
-    >>> model.add(nn.Linear(4, 2))
-    nn.Sequential {
-      [input -> (1) -> (2) -> (3) -> output]
-      (1): nn.Linear(3 -> 4)
-      (2): nn.Sigmoid
-      (3): nn.Linear(4 -> 2)
-    }
+    The children are kept in ``modules`` (which :meth:`Module.children` and the
+    traversal read); parameters, their ``penalized`` flags, ``get_parameters``
+    views, modes, random generators, cached state and dtype casts go through the
+    children in order.  Subclasses say how data flows through them.
     """
 
     def __init__(self, *modules):
@@ -403,6 +391,74 @@ class Sequential(Module):
 
     def __iter__(self):
         return iter(self.modules)
+
+    def parameters(self):
+        params, grads = [], []
+        for m in self.modules:
+            p, g = m.parameters()
+            params += p
+            grads += g
+        return params, grads
+
+    def penalized(self):
+        return [flag for m in self.modules for flag in m.penalized()]
+
+    def reset_parameters(self, rng):
+        for m in self.modules:
+            m.reset_parameters(rng)
+
+    def zero_grad_parameters(self, lazy=False):
+        for m in self.modules:
+            m.zero_grad_parameters(lazy)
+
+    def _assign(self, params_it, grads_it):
+        for m in self.modules:
+            m._assign(params_it, grads_it)
+
+    def train(self, mode=True):
+        super().train(mode)
+        for m in self.modules:
+            m.train(mode)
+        return self
+
+    def set_rng(self, rng):
+        for m in self.modules:
+            m.set_rng(rng)
+        return self
+
+    def clear_state(self):
+        super().clear_state()
+        for m in self.modules:
+            m.clear_state()
+        return self
+
+    def astype(self, dtype):
+        for m in self.modules:
+            m.astype(dtype)
+        self.clear_state()
+        return self
+
+
+class Sequential(Container):
+    """A chain of modules: the output of each is the input of the next.
+
+    Parameters
+    ----------
+    *modules : Module
+        The modules, in order.  More can be appended with :meth:`add`.
+
+    Examples
+    --------
+    >>> from sknn_backprop import nn
+    >>> model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid())
+    >>> model.add(nn.Linear(4, 2))
+    nn.Sequential {
+      [input -> (1) -> (2) -> (3) -> output]
+      (1): nn.Linear(3 -> 4)
+      (2): nn.Sigmoid
+      (3): nn.Linear(4 -> 2)
+    }
+    """
 
     def forward(self, x):
         fused = _fused_pairs(self)
@@ -483,52 +539,6 @@ class Sequential(Module):
             owned = owned or (y is not x and not m.returns_view)
             x = y
         return x
-
-    def parameters(self):
-        params, grads = [], []
-        for m in self.modules:
-            p, g = m.parameters()
-            params += p
-            grads += g
-        return params, grads
-
-    def penalized(self):
-        return [flag for m in self.modules for flag in m.penalized()]
-
-    def reset_parameters(self, rng):
-        for m in self.modules:
-            m.reset_parameters(rng)
-
-    def zero_grad_parameters(self, lazy=False):
-        for m in self.modules:
-            m.zero_grad_parameters(lazy)
-
-    def _assign(self, params_it, grads_it):
-        for m in self.modules:
-            m._assign(params_it, grads_it)
-
-    def train(self, mode=True):
-        super().train(mode)
-        for m in self.modules:
-            m.train(mode)
-        return self
-
-    def set_rng(self, rng):
-        for m in self.modules:
-            m.set_rng(rng)
-        return self
-
-    def clear_state(self):
-        super().clear_state()
-        for m in self.modules:
-            m.clear_state()
-        return self
-
-    def astype(self, dtype):
-        for m in self.modules:
-            m.astype(dtype)
-        self.clear_state()
-        return self
 
     def __repr__(self):
         n = len(self.modules)

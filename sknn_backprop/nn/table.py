@@ -36,7 +36,7 @@ on backward, exactly as Torch7's containers do.
 
 import numpy as np
 
-from .module import Module, Sequential, check_int
+from .module import Container, Module, Sequential, check_int
 
 __all__ = [
     "Container",
@@ -78,92 +78,17 @@ def _check_table(module, x, n=None):
         )
 
 
-class Container(Module):
-    """Base class of the table containers: children in ``modules``, everything else recursive.
-
-    Parameters, their ``penalized`` flags, ``get_parameters`` views, modes,
-    random generators, cached state and dtype casts all go through the children
-    in order, as :class:`Sequential`'s do.
-    """
+class TableContainer(Container):
+    """Base of the table containers (:class:`Container` does the children's plumbing)."""
 
     #: elements of the output table may be the input itself (conservative for ``infer``)
     returns_view = True
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
-            modules = tuple(modules[0])
-        self.modules = []
-        for m in modules:
-            self.add(m)
-
-    def add(self, module):
-        """Append ``module``; return self (so calls can be chained)."""
-        if not isinstance(module, Module):
-            raise ValueError(f"module must be an nn.Module, got {module!r}.")
-        self.modules.append(module)
-        return self
-
-    def __len__(self):
-        return len(self.modules)
-
-    def __getitem__(self, i):
-        return self.modules[i]
-
-    def __iter__(self):
-        return iter(self.modules)
 
     def update_output(self, x):
         return self.forward(x)
 
     def update_grad_input(self, x, grad_output):
         return self.backward(x, grad_output)
-
-    def parameters(self):
-        params, grads = [], []
-        for m in self.modules:
-            p, g = m.parameters()
-            params += p
-            grads += g
-        return params, grads
-
-    def penalized(self):
-        return [flag for m in self.modules for flag in m.penalized()]
-
-    def reset_parameters(self, rng):
-        for m in self.modules:
-            m.reset_parameters(rng)
-
-    def zero_grad_parameters(self, lazy=False):
-        for m in self.modules:
-            m.zero_grad_parameters(lazy)
-
-    def _assign(self, params_it, grads_it):
-        for m in self.modules:
-            m._assign(params_it, grads_it)
-
-    def train(self, mode=True):
-        super().train(mode)
-        for m in self.modules:
-            m.train(mode)
-        return self
-
-    def set_rng(self, rng):
-        for m in self.modules:
-            m.set_rng(rng)
-        return self
-
-    def clear_state(self):
-        super().clear_state()
-        for m in self.modules:
-            m.clear_state()
-        return self
-
-    def astype(self, dtype):
-        for m in self.modules:
-            m.astype(dtype)
-        self.clear_state()
-        return self
 
     def __repr__(self):
         # Torch7's layout for the branching containers
@@ -179,7 +104,7 @@ class Container(Module):
         return Sequential.describe(self)
 
 
-class ConcatTable(Container):
+class ConcatTable(TableContainer):
     """Apply every child to the same input; output the table of their outputs.
 
     ``output = [m_1(x), ..., m_k(x)]`` (Torch7's ``nn.ConcatTable``).  Backward
@@ -253,7 +178,7 @@ class ConcatTable(Container):
             m.acc_grad_parameters(x, g, scale)
 
 
-class ParallelTable(Container):
+class ParallelTable(TableContainer):
     """Apply the ``i``-th child to the ``i``-th element of a table.
 
     ``output = [m_1(x_1), ..., m_k(x_k)]`` (Torch7's ``nn.ParallelTable``), and
