@@ -359,7 +359,24 @@ class CAddTable(Module):
         return grads
 
 
-class Narrow(Module):
+class _Slice(Module):
+    """Shared backward of :class:`Narrow` and :class:`Select`: the gradient lands in the
+    sliced part of a zero array shaped like the input (``self._index(x)``)."""
+
+    def update_grad_input(self, x, grad_output):
+        buf = self.grad_input
+        if (
+            not isinstance(buf, np.ndarray)
+            or buf.shape != x.shape
+            or (buf.dtype != grad_output.dtype)
+        ):
+            buf = np.empty(x.shape, dtype=grad_output.dtype)
+        buf.fill(0)
+        buf[self._index(x)] = grad_output
+        return buf
+
+
+class Narrow(_Slice):
     """Columns ``offset .. offset + length - 1`` of axis ``dim`` (``torch.narrow``).
 
     Torch7's ``nn.Narrow`` with PyTorch's 0-based axes: ``Narrow(1, 2, 3)`` keeps
@@ -411,20 +428,9 @@ class Narrow(Module):
             return np.asarray(x[self._index(x)].toarray())
         return x[self._index(x)]
 
-    def update_grad_input(self, x, grad_output):
-        buf = self.grad_input
-        if (
-            not isinstance(buf, np.ndarray)
-            or buf.shape != x.shape
-            or (buf.dtype != grad_output.dtype)
-        ):
-            buf = np.empty(x.shape, dtype=grad_output.dtype)
-        buf.fill(0)
-        buf[self._index(x)] = grad_output
-        return buf
 
 
-class Select(Module):
+class Select(_Slice):
     """Index ``index`` of axis ``dim``, the axis dropped (``torch.select``).
 
     Torch7's ``nn.Select`` with PyTorch's 0-based axes: ``Select(1, 3)`` turns a
@@ -473,14 +479,3 @@ class Select(Module):
             return np.asarray(x[:, [self.index]].toarray()).ravel()
         return x[self._index(x)]
 
-    def update_grad_input(self, x, grad_output):
-        buf = self.grad_input
-        if (
-            not isinstance(buf, np.ndarray)
-            or buf.shape != x.shape
-            or (buf.dtype != grad_output.dtype)
-        ):
-            buf = np.empty(x.shape, dtype=grad_output.dtype)
-        buf.fill(0)
-        buf[self._index(x)] = grad_output
-        return buf
