@@ -176,7 +176,9 @@ class NetworkFitMixin:
         try:
             with self._blas_threads(X.shape[0]):
                 n_epochs = 1 if incremental else self.max_iter
-                nn.choose_fast_path(n_epochs, X.shape, flat_p.size)  # numba: worth loading?
+                convolutional = bool(self.model_.find_modules(nn.Conv2d))
+                # numba: worth loading for this fit?
+                nn.choose_fast_path(n_epochs, X.shape, flat_p.size, convolutional)
                 self._train_with_core(data, flat_p, flat_g, incremental)
         finally:
             self.model_.eval()

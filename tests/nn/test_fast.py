@@ -88,6 +88,12 @@ def test_choose(monkeypatch):
         monkeypatch.delenv("SKNN_BACKPROP_NUMBA")
         _fast._reset()
         assert not _fast.choose(3, (40, 4), 30)  # tiny: the numpy path
+        # bench_convnet's fit (2 epochs of 10,000 28x28 images): its convolutions make it
+        # worth loading; the same pixels through an MLP's few element-wise passes are not
+        assert not _fast.choose(2, (10000, 1, 28, 28), 30000)
+        assert not _fast.choose(2, (10000, 784), 30000)
+        assert _fast.choose(2, (10000, 1, 28, 28), 30000, convolutional=True)
+        _fast._reset()
         assert _fast.choose(200, (20000, 784), 235146)  # MLP-synth: worth loading
         assert _fast.choose(3, (40, 4), 30)  # loaded: kept for every later fit
         assert _fast._numba() is numba
@@ -311,3 +317,21 @@ def test_relu_fused_into_maxpool(paths, dtype, kernel, stride):
 
     for a, b in zip(*paths(run)):
         _bits_equal(a, b)
+
+
+def test_estimators_tell_choose_about_convolutions(monkeypatch):
+    """The fit asks :func:`_fast.choose` with the sample's full shape and whether the
+    network convolves (the ConvNet's 1.2 s an epoch of savings hinge on it)."""
+    from sknn_backprop import ConvNetClassifier, MLPClassifier
+
+    calls = []
+    monkeypatch.setattr(nn, "choose_fast_path", lambda *a: calls.append(a))
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 64)), np.arange(20) % 2
+    ConvNetClassifier(
+        conv_filters=(2,), input_shape=(1, 8, 8), hidden_layer_sizes=(3,), max_iter=2
+    ).fit(X, y)
+    MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y)
+    (n_epochs, shape, _, conv), (_, mlp_shape, _, mlp_conv) = calls
+    assert n_epochs == 2 and int(np.prod(shape)) == 20 * 64 and conv is True
+    assert mlp_shape == (20, 64) and mlp_conv is False
