@@ -278,6 +278,8 @@ def _oob_validation(est, X, Y, y, sample_weight, rows):
     if len(oob) < 2:
         return None  # too few out-of-bag rows: the member splits its own resample
     sw = None if sample_weight is None else sample_weight[oob]
+    if sw is not None and not np.any(sw):
+        return None  # out-of-bag rows that all weigh 0 measure nothing: as too few rows
     Y_oob = Y[oob].astype(X.dtype, copy=False).reshape(len(oob), -1)
     return ValidationSet(_safe_indexing(X, oob), Y_oob, _safe_indexing(y, oob), sw)
 

@@ -17,7 +17,7 @@ def sample_weight_xfails(est):
     p = est.get_params()
     reason = None
     if p.get("n_estimators", 1) > 1:
-        reason = "bootstrap resamples differ when rows are repeated (as scikit-learn's Bagging)"
+        reason = "members draw different rows when rows are repeated (as scikit-learn's Bagging)"
     elif p["early_stopping"]:
         reason = "the validation split differs when rows are repeated"
     elif p["batch_size"] != "auto":

@@ -48,16 +48,21 @@ ESTIMATORS.append(MLPRegressor(**{**_SMALL, "max_iter": 500}, loss="poisson"))
 ESTIMATORS.append(MLPRegressor(**_SMALL, loss="absolute_error"))
 ESTIMATORS.append(MLPRegressor(**_SMALL, loss="huber", huber_delta=0.5))
 
-# the tabular estimators: their defaults (a schedule, dropout, label smoothing) on a
-# small network; with early stopping on the loss; without dropout; bagged
+# the tabular estimators: their defaults (two members, each with early stopping on its
+# out-of-bag rows; a schedule, dropout, label smoothing) on a small network; one network
+# on every row (partial_fit); one network with early stopping on a validation split;
+# without dropout
 _TABULAR = dict(hidden_layer_sizes=(32,), random_state=0)
+_ONE = dict(_TABULAR, n_estimators=1)
 ESTIMATORS += [
     TabularMLPClassifier(**_TABULAR),
     TabularMLPRegressor(**_TABULAR),
-    TabularMLPClassifier(**_TABULAR, early_stopping=True),
-    TabularMLPRegressor(**_TABULAR, early_stopping=True),
-    TabularMLPClassifier(**_TABULAR, dropout=0.0, label_smoothing=0.0),
-    TabularMLPRegressor(**_TABULAR, dropout=0.0, n_estimators=2),
+    TabularMLPClassifier(**_ONE, early_stopping=False),
+    TabularMLPRegressor(**_ONE, early_stopping=False),
+    TabularMLPClassifier(**_ONE),
+    TabularMLPRegressor(**_ONE),
+    TabularMLPClassifier(**_ONE, early_stopping=False, dropout=0.0, label_smoothing=0.0),
+    TabularMLPRegressor(**_TABULAR, dropout=0.0),
 ]
 
 _EARLY_STOPPING_REASON = (

@@ -14,8 +14,13 @@ from sknn_backprop import TabularMLPClassifier, TabularMLPRegressor, nn
 from sknn_backprop._tabular_network import schedule_factor
 from sknn_backprop._tabular_preprocessing import TabularEncoder, smooth_clip
 
-# small and quick: the behaviour, not the accuracy
-FAST = dict(hidden_layer_sizes=(16,), max_iter=8, random_state=0)
+# small and quick: the behaviour, not the accuracy; one network trained on every row
+# (the defaults bag two, each with early stopping: ``DEFAULT_FIT`` and the tests of it)
+FAST = dict(
+    hidden_layer_sizes=(16,), max_iter=8, random_state=0, n_estimators=1, early_stopping=False
+)
+# (long and fast enough that the members' validation loss turns and the best epoch matters)
+DEFAULT_FIT = dict(hidden_layer_sizes=(32,), max_iter=40, learning_rate_init=0.02, random_state=0)
 
 
 def _frame(n=200, seed=0):
@@ -231,7 +236,7 @@ def test_constant_schedule_warns_like_scikit_learn():
 
 
 def test_best_epoch_restored_by_validation_loss():
-    clf = TabularMLPClassifier(**{**FAST, "max_iter": 20}, early_stopping=True)
+    clf = TabularMLPClassifier(**{**FAST, "max_iter": 20, "early_stopping": True})
     clf.fit(X_FRAME, Y_FRAME)
     assert clf.early_stopping_metric == "loss"
     assert clf.best_validation_loss_ == min(clf.validation_loss_curve_)
@@ -271,6 +276,15 @@ CLASSIFIER_CHANGES = [
     ("random_state", 1),
     ("n_estimators", 2),
 ]
+#: the bagging parameters act on the defaults' two members
+BAGGED_CHANGES = [
+    ("max_samples", 0.5),
+    ("bootstrap", True),
+    ("n_iter_no_change", 2),
+    ("early_stopping", False),
+    ("n_estimators", 3),
+    ("random_state", 1),
+]
 
 
 @pytest.mark.parametrize("name, value", CLASSIFIER_CHANGES)
@@ -278,6 +292,14 @@ def test_each_classifier_hyperparameter_changes_the_model(name, value):
     base = TabularMLPClassifier(**FAST)
     changed = clone(base).set_params(**{name: value})
     assert not np.allclose(_outputs(base, X_FRAME, Y_FRAME), _outputs(changed, X_FRAME, Y_FRAME))
+
+
+@pytest.mark.parametrize("name, value", BAGGED_CHANGES)
+@pytest.mark.parametrize("Est, y", [(TabularMLPClassifier, Y_FRAME), (TabularMLPRegressor, Y_REG)])
+def test_each_bagging_default_changes_the_model(Est, y, name, value):
+    base = Est(**DEFAULT_FIT)
+    changed = clone(base).set_params(**{name: value})
+    assert not np.allclose(_outputs(base, X_FRAME, y), _outputs(changed, X_FRAME, y))
 
 
 @pytest.mark.parametrize(
@@ -297,7 +319,7 @@ def test_huber_delta_changes_the_model():
 
 
 def test_validation_fraction_changes_the_model():
-    base = TabularMLPClassifier(**FAST, early_stopping=True)
+    base = TabularMLPClassifier(**{**FAST, "early_stopping": True})
     changed = clone(base).set_params(validation_fraction=0.5)
     assert not np.allclose(_outputs(base, X_FRAME, Y_FRAME), _outputs(changed, X_FRAME, Y_FRAME))
 
@@ -339,11 +361,11 @@ def test_sample_weight_and_class_weight():
 
 
 def test_bagging_members_share_the_encoder():
-    clf = TabularMLPClassifier(**FAST, n_estimators=3, oob_score=True).fit(X_FRAME, Y_FRAME)
+    clf = TabularMLPClassifier(**{**FAST, "n_estimators": 3}, oob_score=True).fit(X_FRAME, Y_FRAME)
     assert len(clf.estimators_) == 3
     assert all(m.encoder_ is clf.encoder_ for m in clf.estimators_)
     assert 0 <= clf.oob_score_ <= 1
-    reg = TabularMLPRegressor(**FAST, n_estimators=2).fit(X_FRAME, Y_REG)
+    reg = TabularMLPRegressor(**{**FAST, "n_estimators": 2}).fit(X_FRAME, Y_REG)
     assert reg.predict(X_FRAME).shape == (len(X_FRAME),)
 
 
@@ -358,8 +380,8 @@ def test_warm_start_continues_and_keeps_the_encoder():
 
 
 def test_partial_fit_only_without_early_stopping():
-    assert not hasattr(TabularMLPClassifier(early_stopping=True), "partial_fit")
-    assert hasattr(TabularMLPClassifier(), "partial_fit")
+    assert not hasattr(TabularMLPClassifier(), "partial_fit")  # the default stops early
+    assert hasattr(TabularMLPClassifier(early_stopping=False), "partial_fit")
     clf = TabularMLPClassifier(**FAST)
     clf.partial_fit(X_FRAME, Y_FRAME, classes=["no", "yes"])
     clf.partial_fit(X_FRAME, Y_FRAME)
@@ -500,3 +522,27 @@ def test_the_package_imports_without_pandas_and_the_tabular_fit_says_what_it_nee
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert 'pip install "sknn-backprop[tabular]"' in out.stdout
+
+
+@pytest.mark.parametrize("Est, y", [(TabularMLPClassifier, Y_FRAME), (TabularMLPRegressor, Y_REG)])
+def test_default_is_two_cross_fitted_members(Est, y):
+    """The default: two networks, each trained on its own 80% of the rows, each with
+    the weights of its epoch of least loss on the other 20%; the model is their mean."""
+    est = Est(**DEFAULT_FIT).fit(X_FRAME, y)
+    n = len(X_FRAME)
+    assert len(est.estimators_) == 2
+    rows = [np.sort(r) for r in est.estimators_samples_]
+    assert all(len(r) == round(0.8 * n) and len(np.unique(r)) == len(r) for r in rows)
+    assert not np.array_equal(rows[0], rows[1])
+    assert len(np.union1d(*rows)) > 0.9 * n  # together they see (almost) every row
+    for member in est.estimators_:
+        assert member.early_stopping_metric == "loss"
+        assert member.best_validation_loss_ == min(member.validation_loss_curve_)
+    # the mean of the members' network outputs, decoded once (probabilities; the
+    # regressor's targets unscaled and clipped to the training range)
+    Xt = est.encoder_.transform(X_FRAME)
+    raw = np.mean([m._raw_predict(Xt) for m in est.estimators_], axis=0)
+    if hasattr(est, "predict_proba"):  # binary: one sigmoid output, P(second class)
+        np.testing.assert_allclose(est.predict_proba(X_FRAME)[:, 1], raw[:, 0], rtol=1e-6)
+    else:
+        np.testing.assert_allclose(est.predict(X_FRAME), est._decode(raw), rtol=1e-6)
