@@ -36,18 +36,33 @@ DATASETS = [
     "Bikeshare",
 ]
 
-#: round 1 (``--rows 1000``): one change at a time from the first candidate,
-#: ``candidate_e64`` (coslog4 over 64 epochs, patience 16); round 3 (full data, 5 folds,
-#: three data sets): the schedule against the patience; round 4 (``--rows 1000``): one
-#: change at a time from the final defaults (``default``)
-_E64 = {"max_iter": 64, "n_iter_no_change": 16, "lr_schedule": "coslog4"}
+#: Each round changed one thing at a time from the defaults of its day, so each round's
+#: configurations are pinned to those defaults (the estimators' defaults have moved on):
+#: rounds 1-4 (``--rows 1000``, and round 3 on full data) from one network with early
+#: stopping (patience 8) over 32 epochs; round 1 from its first candidate,
+#: ``candidate_e64`` (coslog4 over 64 epochs, patience 16); round 5 (full data, the
+#: benchmark's 5 folds) from round 4's outcome, ``single_e32``: one network on every row,
+#: no early stopping, 32 epochs (classifier) / 64 (regressor).  ``default`` is today's.
+_ONE = {"n_estimators": 1, "max_samples": 1.0, "bootstrap": True}
+_R4 = {**_ONE, "max_iter": 32, "n_iter_no_change": 8, "early_stopping": True}
+_R5_CLS = {**_ONE, "max_iter": 32, "n_iter_no_change": 8, "early_stopping": False}
+_R5_REG = {**_ONE, "max_iter": 64, "n_iter_no_change": 16, "early_stopping": False}
+_E64 = {**_R4, "max_iter": 64, "n_iter_no_change": 16, "lr_schedule": "coslog4"}
 
 
 def _from_e64(**change):
     return ({**_E64, **change}, {**_E64, **change})
 
 
-#: configuration -> (classifier changes, regressor changes); None = not applicable
+def _on(base_cls, base_reg, configs):
+    """``configs`` as changes of the given defaults ("bench" / None / strings kept)."""
+    def one(base, change):
+        return {**base, **change} if isinstance(change, dict) else change
+
+    return {k: (one(base_cls, c), one(base_reg, r)) for k, (c, r) in configs.items()}
+
+
+#: configuration -> (classifier settings, regressor settings); None = not applicable
 CONFIGS = {
     "default": ({}, {}),
     "candidate_e64": _from_e64(),
@@ -69,37 +84,61 @@ CONFIGS = {
     "no_early_stopping": _from_e64(early_stopping=False),
     "no_clip_output": (None, "noclip"),  # (e64)
     "width_128": _from_e64(hidden_layer_sizes=(128, 128, 128)),
-    # round 3 (full data, 5 folds): the schedule against the patience, label smoothing
-    # (32 epochs; the patience is 8, or 32: no early end, only the best epoch)
-    "coslog4_p8": ({"lr_schedule": "coslog4"}, {"lr_schedule": "coslog4"}),
-    "coslog4_best_epoch": (
-        {"lr_schedule": "coslog4", "n_iter_no_change": 32},
-        {"lr_schedule": "coslog4", "n_iter_no_change": 32},
-    ),
-    "cosine_p8": ({"lr_schedule": "cosine"}, {"lr_schedule": "cosine"}),
-    "cosine_best_epoch": (
-        {"lr_schedule": "cosine", "n_iter_no_change": 32},
-        {"lr_schedule": "cosine", "n_iter_no_change": 32},
-    ),
-    "coslog4_best_epoch_no_ls": (
-        {"lr_schedule": "coslog4", "n_iter_no_change": 32, "label_smoothing": 0.0},
-        None,
-    ),
-    "cosine_best_epoch_no_ls": (
-        {"lr_schedule": "cosine", "n_iter_no_change": 32, "label_smoothing": 0.0},
-        None,
-    ),
-    "cosine_no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
-    # round 4 (--rows 1000): one change at a time from the final defaults
-    "final_no_pbld": ({"numeric_embedding": False}, {"numeric_embedding": False}),
-    "final_no_scale": ({"front_scale": False}, {"front_scale": False}),
-    "final_no_label_smoothing": ({"label_smoothing": 0.0}, None),
-    "final_no_dropout": ({"dropout": 0.0}, {"dropout": 0.0}),
-    "final_no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
-    "final_coslog4": ({"lr_schedule": "coslog4"}, {"lr_schedule": "coslog4"}),
-    "final_relu": ({"activation": "relu"}, {"activation": "relu"}),
-    "final_regressor_e64": (None, {"max_iter": 64, "n_iter_no_change": 16}),
-    "final_regressor_e64_no_es": (None, {"max_iter": 64, "early_stopping": False}),
+    **_on(_R4, _R4, {
+        # round 3 (full data, 5 folds): the schedule against the patience, label
+        # smoothing (32 epochs; the patience is 8, or 32: no early end, only the best epoch)
+        "coslog4_p8": ({"lr_schedule": "coslog4"}, {"lr_schedule": "coslog4"}),
+        "coslog4_best_epoch": (
+            {"lr_schedule": "coslog4", "n_iter_no_change": 32},
+            {"lr_schedule": "coslog4", "n_iter_no_change": 32},
+        ),
+        "cosine_p8": ({"lr_schedule": "cosine"}, {"lr_schedule": "cosine"}),
+        "cosine_best_epoch": (
+            {"lr_schedule": "cosine", "n_iter_no_change": 32},
+            {"lr_schedule": "cosine", "n_iter_no_change": 32},
+        ),
+        "coslog4_best_epoch_no_ls": (
+            {"lr_schedule": "coslog4", "n_iter_no_change": 32, "label_smoothing": 0.0},
+            None,
+        ),
+        "cosine_best_epoch_no_ls": (
+            {"lr_schedule": "cosine", "n_iter_no_change": 32, "label_smoothing": 0.0},
+            None,
+        ),
+        "cosine_no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
+        # round 4 (--rows 1000): one change at a time from the defaults of the day
+        "round4_base": ({}, {}),
+        "final_no_pbld": ({"numeric_embedding": False}, {"numeric_embedding": False}),
+        "final_no_scale": ({"front_scale": False}, {"front_scale": False}),
+        "final_no_label_smoothing": ({"label_smoothing": 0.0}, None),
+        "final_no_dropout": ({"dropout": 0.0}, {"dropout": 0.0}),
+        "final_no_early_stopping": ({"early_stopping": False}, {"early_stopping": False}),
+        "final_coslog4": ({"lr_schedule": "coslog4"}, {"lr_schedule": "coslog4"}),
+        "final_relu": ({"activation": "relu"}, {"activation": "relu"}),
+        "final_regressor_e64": (None, {"max_iter": 64, "n_iter_no_change": 16}),
+        "final_regressor_e64_no_es": (None, {"max_iter": 64, "early_stopping": False}),
+    }),
+    **_on(_R5_CLS, _R5_REG, {
+        # round 5 (full data, the benchmark's 5 folds): from round 4's outcome
+        "single_e32": ({}, {}),
+        # a seed ensemble, every member on all rows (TabM's lesson: ensembles pay on tables)
+        "ens2": (_ens := {"n_estimators": 2, "bootstrap": False}, _ens),
+        "ens3": ({**_ens, "n_estimators": 3}, {**_ens, "n_estimators": 3}),
+        "cls_e64": ({"max_iter": 64}, None),
+        "cls_e48": ({"max_iter": 48}, None),
+        # 64 epochs on 80% of the rows, the epoch of least validation loss restored
+        "cls_e64_best": ({"max_iter": 64, "early_stopping": True, "n_iter_no_change": 64}, None),
+        # cross-fitted best epochs: each member trains on its own 80% of the rows and
+        # restores its epoch of least loss on the other 20%; the mean uses every row
+        "bag2_best_e64": (
+            _xfit := {"n_estimators": 2, "bootstrap": False, "max_samples": 0.8,
+                      "early_stopping": True, "max_iter": 64, "n_iter_no_change": 64},
+            _xfit,
+        ),
+        "bag2_best_e48": ({**_xfit, "max_iter": 48, "n_iter_no_change": 48}, None),
+        # ... stopping after 16 epochs without improvement: the new defaults
+        "bag2_p16_e64": ({**_xfit, "n_iter_no_change": 16}, {**_xfit, "n_iter_no_change": 16}),
+    }),
     # references, the bench's own plumbing
     "sklearn_mlp": ("bench", "bench"),
     "hgb": ("bench", "bench"),
