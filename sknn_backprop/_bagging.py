@@ -255,12 +255,17 @@ def train_ensemble(est, data, incremental, first_pass):
         for i, seed in enumerate(seeds):
             if i < len(existing):  # warm start: continue the member on its own rows
                 member, rows = existing[i], est.estimators_samples_[i]
-                member.set_params(warm_start=True, max_iter=est.max_iter)
+                _sync_member(est, member)
+                member.set_params(warm_start=True)
             else:
                 member, rows = _new_member(est, seed), _draw_rows(est, seed, n_samples)
             member_val = val
             if member_val is None:
                 member_val = _oob_validation(est, X, Y, y, sample_weight, rows)
+            if member_val is None and est.early_stopping and not _can_split(est, Y, rows):
+                # too few rows out of the bag and in it to hold any out (a table of a
+                # few rows): this member trains for its whole schedule
+                member.set_params(early_stopping=False)
             jobs.append((member, sample_weight, rows, member_val, i >= len(existing), False))
             samples.append(rows)
     est.estimators_ = _run(est, X, Y, y, jobs)
@@ -268,6 +273,35 @@ def train_ensemble(est, data, incremental, first_pass):
     _aggregate(est)
     if est.oob_score and not incremental:
         _oob_score(est, X, y)
+
+
+#: the ensemble's parameters that a member does not share
+_OWN_PARAMS = frozenset(
+    ("n_estimators", "oob_score", "n_jobs", "warm_start", "random_state", "class_weight",
+     "max_samples", "bootstrap")
+)  # fmt: skip
+
+
+def _sync_member(est, member):
+    """Give a member that training continues the ensemble's current hyperparameters
+    (``set_params`` on the ensemble between a fit and a warm start / ``partial_fit``)."""
+    own = member.get_params(deep=False)
+    shared = est.get_params(deep=False)
+    member.set_params(**{k: v for k, v in shared.items() if k in own and k not in _OWN_PARAMS})
+    return member
+
+
+def _can_split(est, Y, rows):
+    """Whether a member's own rows can hold out ``validation_fraction`` of them: at
+    least 2 held out, 1 left, and, stratified, every class twice and in each part."""
+    n = Y.shape[0] if rows is None else len(rows)
+    n_val = int(np.ceil(n * est.validation_fraction))
+    if n_val < 2 or n - n_val < 1:
+        return False
+    if is_classifier(est) and Y.shape[1] == 1:  # as _fitting's _hold_out stratifies
+        counts = np.unique(Y if rows is None else Y[rows], return_counts=True)[1]
+        return counts.min() >= 2 and min(n_val, n - n_val) >= len(counts)
+    return True
 
 
 def _oob_validation(est, X, Y, y, sample_weight, rows):
@@ -291,7 +325,7 @@ def _online_jobs(est, X, Y, y, sample_weight, existing, seeds):
     jobs = []
     for i, seed in enumerate(seeds):
         first = i >= len(existing)
-        member = _new_member(est, seed) if first else existing[i]
+        member = _new_member(est, seed) if first else _sync_member(est, existing[i])
         rng = np.random.default_rng(_stream(seed, _ROWS, est._n_partial_fits))
         w = base * rng.poisson(1.0, X.shape[0])
         if w.sum() == 0:
@@ -314,13 +348,11 @@ def _aggregate(est):
     est.diverged_ = any(m.diverged_ for m in members)
     # per member: estimators_[i].validation_scores_ / validation_loss_curve_
     est.validation_scores_ = est.validation_loss_curve_ = None
-    if est.early_stopping:
-        est.best_loss_ = None
-        est.best_validation_score_ = float(np.mean([m.best_validation_score_ for m in members]))
-        est.best_validation_loss_ = float(np.mean([m.best_validation_loss_ for m in members]))
-    else:
-        est.best_loss_ = float(np.mean([m.best_loss_ for m in members]))
-        est.best_validation_score_ = est.best_validation_loss_ = None
+    # the mean over the members that have the value (a member of a table too small to
+    # hold rows out trained without validation)
+    for name in ("best_loss_", "best_validation_score_", "best_validation_loss_"):
+        values = [v for v in (getattr(m, name, None) for m in members) if v is not None]
+        setattr(est, name, float(np.mean(values)) if values else None)
 
 
 def _oob_score(est, X, y):

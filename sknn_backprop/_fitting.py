@@ -52,6 +52,11 @@ TrainingData = namedtuple("TrainingData", "X Y y sample_weight val")
 class NetworkFitMixin:
     """Build, train and keep one network (``model_``) through the training core."""
 
+    #: whether a warm-start ``fit`` starts early stopping afresh (its counter and best
+    #: epoch); scikit-learn's MLPs continue both, the tabular estimators' new schedule
+    #: searches its own best epoch
+    _warm_start_restarts_stopping = False
+
     # -------------------------------------------------------------- network
     def _build_network(self, n_features, n_outputs, rng, dtype):
         hidden, width = self._build_hidden(n_features, rng, dtype)
@@ -163,6 +168,9 @@ class NetworkFitMixin:
             self._sync_from_views()
             if "_stopping" not in self.__dict__:  # (coefs_ set by hand, or an old pickle)
                 self._stopping = EarlyStopping.resume(self)
+            elif not incremental and self._warm_start_restarts_stopping:
+                # a warm start that runs a new schedule searches its own best epoch
+                self._stopping = EarlyStopping(self.early_stopping)
         self._check_batch_statistics(X.shape[0])
         flat_p, flat_g = self.model_.get_parameters(penalized_first=True)
         self._refresh_views()
@@ -260,12 +268,15 @@ class NetworkFitMixin:
         """
         _, criterion, fused = self._output_spec()
         raw_in = self._infer(val.X, upto=-1 if fused else None)
+        sw = val.sample_weight
+        if sw is not None and not np.any(sw):
+            sw = None  # validation rows that all weigh 0: a weighted mean is undefined
         with np.errstate(all="ignore"):
-            loss = float(criterion.forward(raw_in, val.Y, val.sample_weight))
+            loss = float(criterion.forward(raw_in, val.Y, sw))
             raw = self.model_.modules[-1].infer(raw_in) if fused else raw_in
         if np.issubdtype(raw.dtype, np.floating) and not np.isfinite(raw).all():
             return np.nan, np.nan
-        score = self._score_function(val.y, self._decode(raw), sample_weight=val.sample_weight)
+        score = self._score_function(val.y, self._decode(raw), sample_weight=sw)
         return float(score), loss
 
     # ------------------------------------------------------------ progress

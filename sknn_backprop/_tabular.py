@@ -32,6 +32,9 @@ __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 class _TabularMLP:
     """What both tabular estimators share: input encoding, network, schedule."""
 
+    #: a warm start runs a new schedule, and early stopping looks for its best epoch
+    _warm_start_restarts_stopping = True
+
     # -- the base's training settings that these estimators fix (not parameters)
     solver = "adamw"
     learning_rate = "constant"  # the schedule is ``lr_schedule`` (a control)
@@ -251,17 +254,22 @@ _COMMON_DOC = """\
 
     warm_start : bool, default=False
         Continue from the current weights on the next ``fit`` (same encoder,
-        a new schedule).
+        a new schedule, and early stopping looks for the best epoch of that
+        schedule).
 
     n_estimators : int, default=2
-        Train this many networks, each on its own draw of ``max_samples`` rows,
-        and average their outputs.  With the defaults (2 members, 80% of the
-        rows each, drawn without replacement, ``early_stopping``) every member
-        chooses its best epoch on the rows it did not train on, and together
-        they use every row: in ``docs/tabular.rst`` this beat one network on
-        all rows for the whole schedule, at about twice its time.
-        ``n_estimators=1`` gives one network (``model_``, ``loss_curve_``);
-        a bagged model keeps them per member, in ``estimators_``.
+        Train this many networks, each on its own draw of ``max_samples`` rows
+        (without replacement unless ``bootstrap``), and average their outputs.
+        With the defaults (2 members, 80% of the rows each, ``early_stopping``)
+        each member chooses its best epoch on the 20% it did not train on;
+        the two draws are independent, so together they train on about 96%
+        of the rows.  In ``docs/tabular.rst`` (round 5) this ranked level with
+        one network on every row for the whole schedule, with a higher mean
+        score and a worse log-loss, at 1.6x its CPU time.  ``n_estimators=1``
+        gives one network (``model_``, ``loss_curve_``); a bagged model keeps
+        them per member, in ``estimators_``.  A table too small to hold rows
+        out (a member with fewer than 2 rows out of its draw and too few to
+        split) trains that member for its whole schedule.
 
     max_samples : int or float, default=0.8
         Rows drawn per member (a fraction of ``n_samples`` if a float).
@@ -271,6 +279,9 @@ _COMMON_DOC = """\
 
     oob_score : bool, default=False
         Score each row with the members that did not see it (``oob_score_``).
+        With the defaults only about a third of the rows are out of some
+        member's draw (a warning says so), and each member chose its best
+        epoch on those rows: the score is optimistic.
 
     n_jobs : int, default=None
         Members trained in parallel (joblib).
@@ -297,7 +308,8 @@ _ATTRIBUTES_DOC = """\
         Names of the columns seen during ``fit`` (DataFrames with string names only).
 
     model_ : nn.Sequential
-        The trained network (its input is ``encoder_.transform(X)``).
+        The trained network (its input is ``encoder_.transform(X)``), with
+        ``n_estimators=1`` (else per member, see ``estimators_``).
 
     coefs_, intercepts_ : list of ndarray
         The weights and biases of each ``Linear`` layer, scikit-learn's layout.
@@ -345,7 +357,14 @@ _ATTRIBUTES_DOC = """\
         The controls used by the last fit (the schedule and copies of ``controls``).
 
     estimators_ : list of estimators
-        With ``n_estimators > 1``: the members (each has its own ``model_``).
+        With ``n_estimators > 1`` (the default): the members.  Each has its own
+        network attributes (``model_``, ``coefs_``, ``intercepts_``,
+        ``controls_``, ``validation_loss_curve_``, ``validation_scores_``); the
+        ensemble has the encoder and input attributes, ``loss_`` and
+        ``loss_curve_`` (the members' mean, cut to the shortest), ``n_iter_``
+        (the longest member's), ``t_`` (the sum) and ``best_*`` (the members'
+        mean, each measured on its own held-out rows), and its
+        ``validation_loss_curve_`` and ``validation_scores_`` are None.
 
     oob_score_ : float
         With ``oob_score=True``: out-of-bag score.
@@ -368,8 +387,8 @@ class TabularMLPClassifier(
     hidden layers of 256 SELU units with dropout, AdamW with ``beta_2=0.95``,
     a cosine learning-rate schedule and label smoothing, and each of two
     networks keeps its best epoch by the loss on the 20% of rows it did not
-    train on (their mean uses every row).  ``docs/tabular.rst`` has the
-    measurements.
+    train on (together they train on about 96% of the rows).
+    ``docs/tabular.rst`` has the measurements.
 
     Parameters
     ----------

@@ -253,6 +253,10 @@ class EarlyStopping(Control):
             self.validation_scores, self.validation_loss_curve = [], []
             self.best_validation_score, self.best_validation_loss = -np.inf, np.inf
             self.best_loss = None
+        elif validation is None and self.best_loss is None:
+            # ... and of one that validated (early_stopping turned off in between, e.g.
+            # for partial_fit): the training loss has no best yet
+            self.best_loss = np.inf
 
     def _best_monitored(self):
         if self.metric == "score":

@@ -361,7 +361,8 @@ def test_sample_weight_and_class_weight():
 
 
 def test_bagging_members_share_the_encoder():
-    clf = TabularMLPClassifier(**{**FAST, "n_estimators": 3}, oob_score=True).fit(X_FRAME, Y_FRAME)
+    three = {**FAST, "n_estimators": 3, "bootstrap": True, "max_samples": 1.0}
+    clf = TabularMLPClassifier(**three, oob_score=True).fit(X_FRAME, Y_FRAME)
     assert len(clf.estimators_) == 3
     assert all(m.encoder_ is clf.encoder_ for m in clf.estimators_)
     assert 0 <= clf.oob_score_ <= 1
@@ -535,9 +536,11 @@ def test_default_is_two_cross_fitted_members(Est, y):
     assert all(len(r) == round(0.8 * n) and len(np.unique(r)) == len(r) for r in rows)
     assert not np.array_equal(rows[0], rows[1])
     assert len(np.union1d(*rows)) > 0.9 * n  # together they see (almost) every row
-    for member in est.estimators_:
-        assert member.early_stopping_metric == "loss"
+    for member, r in zip(est.estimators_, rows):
         assert member.best_validation_loss_ == min(member.validation_loss_curve_)
+        # it trained on all of its rows (validated on the others, not on a split of its own)
+        assert member.t_ == member.n_iter_ * len(r)
+        assert len(member.validation_loss_curve_) == member.n_iter_
     # the mean of the members' network outputs, decoded once (probabilities; the
     # regressor's targets unscaled and clipped to the training range)
     Xt = est.encoder_.transform(X_FRAME)
@@ -546,3 +549,56 @@ def test_default_is_two_cross_fitted_members(Est, y):
         np.testing.assert_allclose(est.predict_proba(X_FRAME)[:, 1], raw[:, 0], rtol=1e-6)
     else:
         np.testing.assert_allclose(est.predict(X_FRAME), est._decode(raw), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 6, 9])
+def test_defaults_fit_a_table_of_a_few_rows(n):
+    """Too few rows to hold any out: the members train for their whole schedule."""
+    X, y = X_FRAME.head(n), np.arange(n) % 2
+    clf = TabularMLPClassifier(**DEFAULT_FIT).fit(X, y)
+    reg = TabularMLPRegressor(**DEFAULT_FIT).fit(X, Y_REG[:n])
+    assert clf.predict(X).shape == reg.predict(X).shape == (n,)
+    for member in clf.estimators_ + reg.estimators_:
+        # up to 6 rows: 1 out of the bag, too few of its own to split; 9 rows: 2 out
+        assert member.early_stopping is (n > 6)
+        assert (member.validation_loss_curve_ is None) is (n <= 6)
+
+
+@pytest.mark.parametrize("n_estimators", [1, 2])
+def test_partial_fit_after_a_default_fit(n_estimators):
+    """The defaults stop early; turning that off for partial_fit continues the model
+    (the members take the ensemble's new parameters)."""
+    clf = TabularMLPClassifier(**{**DEFAULT_FIT, "n_estimators": n_estimators})
+    clf.fit(X_FRAME, Y_FRAME)
+    before = clf.predict_proba(X_FRAME)
+    clf.set_params(early_stopping=False).partial_fit(X_FRAME, Y_FRAME)
+    assert not np.allclose(clf.predict_proba(X_FRAME), before)
+    members = clf.estimators_ if n_estimators > 1 else [clf]
+    assert all(not m.early_stopping and np.isfinite(m.best_loss_) for m in members)
+
+
+def test_warm_start_with_the_defaults_trains_again():
+    """A warm start runs a new schedule and searches its own best epoch: the members'
+    weights move (a stopping counter kept from the first fit would end it at once)."""
+    clf = TabularMLPClassifier(**DEFAULT_FIT, warm_start=True).fit(X_FRAME, Y_FRAME)
+    weights = [m.coefs_[0].copy() for m in clf.estimators_]
+    clf.fit(X_FRAME, Y_FRAME)
+    for member, w in zip(clf.estimators_, weights):
+        assert member.n_iter_ > 1
+        assert not np.allclose(member.coefs_[0], w)
+    # warm starts switching early stopping off and on again
+    clf.set_params(early_stopping=False).fit(X_FRAME, Y_FRAME)
+    clf.set_params(early_stopping=True).fit(X_FRAME, Y_FRAME)
+    assert all(m.early_stopping for m in clf.estimators_)
+
+
+def test_defaults_with_few_nonzero_sample_weights():
+    """Held-out rows that all weigh 0 are measured unweighted (a weighted mean of
+    nothing is undefined) instead of failing the fit."""
+    rng = np.random.default_rng(0)
+    for seed in range(6):
+        sw = np.zeros(len(X_FRAME))
+        sw[rng.choice(len(X_FRAME), 3, replace=False)] = 1.0
+        clf = TabularMLPClassifier(**{**DEFAULT_FIT, "max_iter": 3, "random_state": seed})
+        clf.fit(X_FRAME, Y_FRAME, sample_weight=sw)
+        assert np.isfinite(clf.predict_proba(X_FRAME)).all()

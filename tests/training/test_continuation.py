@@ -105,3 +105,18 @@ def test_early_stopping_does_not_pickle_the_calls_validation_rows(clf_data):
                         random_state=0).fit(X, y)  # fmt: skip
     assert max(sizes) < 2000  # counters and curves only, no rows
     assert est._stopping.validation is None and est._stopping.scorer is None
+
+
+def test_partial_fit_after_an_early_stopping_fit():
+    """A fit that validated, then ``early_stopping=False`` and ``partial_fit``: the
+    training loss starts its own best (scikit-learn's MLP fails comparing with None)."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier((8,), early_stopping=True, max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert clf.best_loss_ is None
+    clf.set_params(early_stopping=False).partial_fit(X, y)
+    assert clf.best_loss_ == clf.loss_curve_[-1]
