@@ -6,6 +6,8 @@ keeps the matplotlib artists it drew as attributes ending in ``_``;
 call.  matplotlib is imported only when something is drawn.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
@@ -252,6 +254,7 @@ class TrainingCurveDisplay:
         ax=None,
         name=None,
         members=True,
+        member=None,
         log_scale=False,
         loss_kw=None,
         validation_loss_kw=None,
@@ -280,6 +283,10 @@ class TrainingCurveDisplay:
         members : bool, default=True
             For a bagged network, whether to draw each member's loss curve
             (``estimators_[i].loss_curve_``) behind the ensemble's mean.
+        member : int, default=None
+            For a bagged network, draw this member's curves instead
+            (``estimators_[member]``): its own validation curves and best epoch,
+            which the ensemble's mean does not have.
         log_scale : bool, default=False
             Whether the loss axis is logarithmic.
         loss_kw, validation_loss_kw, validation_score_kw : dict, default=None
@@ -298,10 +305,30 @@ class TrainingCurveDisplay:
         ------
         NotFittedError
             If the estimator is not fitted.
+        ValueError
+            If ``member`` is given for a network that is not bagged, or is not
+            the index of one of its members.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         net = _final_step(estimator)
         check_is_fitted(estimator)
+        if member is not None:
+            bagged = net.__dict__.get("estimators_") or []
+            if not bagged:
+                raise ValueError(
+                    f"member={member!r} needs a bagged network (n_estimators > 1); "
+                    f"this {type(net).__name__} has no estimators_."
+                )
+            if not isinstance(member, numbers.Integral) or not -len(bagged) <= member < len(
+                bagged
+            ):
+                raise ValueError(
+                    f"member must be an int in [0, {len(bagged)}) for this ensemble of "
+                    f"{len(bagged)}, got {member!r}."
+                )
+            if name is None:
+                name = f"{type(net).__name__}, member {member}"
+            net = bagged[member]
         if not hasattr(net, "loss_curve_"):
             raise TypeError(
                 f"{type(net).__name__} has no loss_curve_: TrainingCurveDisplay needs a "

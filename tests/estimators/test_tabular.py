@@ -427,6 +427,23 @@ def test_training_curve_display():
     clf = TabularMLPClassifier(**FAST).fit(X_FRAME, Y_FRAME)
     disp = TrainingCurveDisplay.from_estimator(clf)
     assert disp.ax_ is not None
+    # the default, bagged: the mean's loss and the members' behind it; a member's own
+    # validation curve and best epoch on request
+    bagged = TabularMLPClassifier(**DEFAULT_FIT).fit(X_FRAME, Y_FRAME)
+    disp = TrainingCurveDisplay.from_estimator(bagged)
+    assert len(disp.member_lines_) == 2 and disp.validation_loss_line_ is None
+    one = bagged.estimators_[1]
+    disp = TrainingCurveDisplay.from_estimator(bagged, member=1)
+    np.testing.assert_allclose(
+        disp.validation_loss_line_.get_ydata(), one.validation_loss_curve_
+    )
+    assert disp.best_epoch == int(np.argmin(one.validation_loss_curve_)) + 1
+    assert disp.estimator_name == "TabularMLPClassifier, member 1"
+    for bad in (2, -3, 0.5):
+        with pytest.raises(ValueError, match="member must be an int in"):
+            TrainingCurveDisplay.from_estimator(bagged, member=bad)
+    with pytest.raises(ValueError, match="needs a bagged network"):
+        TrainingCurveDisplay.from_estimator(clf, member=0)
 
 
 @pytest.mark.slow
