@@ -14,7 +14,7 @@ from scipy.special import expit, ndtr
 
 from . import _fast
 from ._ops import _GEMV_MAX, row_max, row_sum
-from .module import Module, check_real
+from .module import Module, NamedParameters, check_real
 
 __all__ = [
     "Identity",
@@ -441,7 +441,7 @@ class SELU(_Elementwise):
         return np.multiply(g, d, out=out)
 
 
-class ParametricActivation(Module):
+class ParametricActivation(NamedParameters, Module):
     """RealMLP's parametric activation ``y = z + c alpha_j (f(z) - z)`` per unit ``j``.
 
     A learned mix of an activation ``f`` and the identity, one ``alpha`` per unit
@@ -488,6 +488,8 @@ class ParametricActivation(Module):
     >>> bool(np.allclose(act.forward(x), nn.SELU().forward(x)))   # starts at f itself
     True
     """
+
+    _PENALIZED = (False,)  # no weight penalty
 
     def __init__(self, activation, n, lr_factor=1.0, dtype=np.float64):
         super().__init__()
@@ -557,14 +559,6 @@ class ParametricActivation(Module):
         d *= grad_output
         self.grad_weight += (scale * self.lr_factor) * d.reshape(-1, self.n).sum(axis=0)
 
-    def parameters(self):
-        return [self.weight], [self.grad_weight]
-
-    def penalized(self):
-        return [False]
-
-    def _rebind(self, params, grads):
-        self.weight, self.grad_weight = params[0], grads[0]
 
     def reset_parameters(self, rng):
         """Back to ``c alpha = 1`` (the wrapped activation itself; no randomness)."""
@@ -581,7 +575,7 @@ class ParametricActivation(Module):
         return self
 
 
-class PReLU(Module):
+class PReLU(NamedParameters, Module):
     """Parametric ReLU: ``f(z) = z`` for ``z > 0``, ``a z`` otherwise, ``a`` learned.
 
     Parameters
@@ -599,6 +593,8 @@ class PReLU(Module):
         The slopes.
     grad_weight : ndarray of shape (n_parameters,)
     """
+
+    _PENALIZED = (False,)  # no weight penalty
 
     def __init__(self, n_parameters=1, init=0.25, dtype=np.float64):
         super().__init__()
@@ -631,14 +627,6 @@ class PReLU(Module):
         else:
             self.grad_weight += scale * contrib.reshape(-1, self.n_parameters).sum(axis=0)
 
-    def parameters(self):
-        return [self.weight], [self.grad_weight]
-
-    def penalized(self):
-        return [False]
-
-    def _rebind(self, params, grads):
-        self.weight, self.grad_weight = params[0], grads[0]
 
 
 def _last_axis(rowwise, reduce, x):

@@ -9,7 +9,7 @@ Embeddings for Numerical Features in Tabular Deep Learning", NeurIPS 2022.
 
 import numpy as np
 
-from .module import Module, check_int, check_real
+from .module import Module, NamedParameters, check_int, check_real
 
 __all__ = ["LookupTable", "Scale", "PeriodicEmbedding"]
 
@@ -25,7 +25,7 @@ def _reuse(buf, shape, dtype):
     return np.empty(shape, dtype=dtype)
 
 
-class LookupTable(Module):
+class LookupTable(NamedParameters, Module):
     """Embeddings: each integer code ``i`` in the input is replaced by row ``i`` of ``weight``.
 
     ``output[n] = weight[x[n]]`` (Torch7's ``nn.LookupTable``, PyTorch's
@@ -130,21 +130,12 @@ class LookupTable(Module):
         # dL/dW[i] = sum over the rows whose code is i (repeated codes add up)
         np.add.at(self.grad_weight, idx, g)
 
-    def parameters(self):
-        return [self.weight], [self.grad_weight]
-
-    def penalized(self):
-        return [True]
-
-    def _rebind(self, params, grads):
-        self.weight, self.grad_weight = params[0], grads[0]
-
     def reset_parameters(self, rng):
         """Draw every entry afresh from ``N(0, 1)`` (PyTorch's ``nn.Embedding``)."""
         self.weight[...] = rng.standard_normal(self.weight.shape)
 
 
-class Scale(Module):
+class Scale(NamedParameters, Module):
     """A learned scale per feature: ``output = x * (lr_factor * s)`` (RealMLP's scaling layer).
 
     Each column ``j`` of an ``(N, n)`` batch is multiplied by its own ``s_j``,
@@ -185,6 +176,8 @@ class Scale(Module):
     >>> nn.Scale(2).forward(np.array([[1.0, 2.0]]))
     array([[1., 2.]])
     """
+
+    _PENALIZED = (False,)  # no weight penalty
 
     def __init__(self, n, lr_factor=1.0, dtype=np.float64):
         super().__init__()
@@ -227,21 +220,12 @@ class Scale(Module):
         gs = np.einsum("ij,ij->j", grad_output, x)
         self.grad_weight += (scale * self.lr_factor) * gs
 
-    def parameters(self):
-        return [self.weight], [self.grad_weight]
-
-    def penalized(self):
-        return [False]
-
-    def _rebind(self, params, grads):
-        self.weight, self.grad_weight = params[0], grads[0]
-
     def reset_parameters(self, rng):
         """Back to the identity, ``lr_factor * s = 1`` (no randomness)."""
         self.weight[...] = 1.0 / self.lr_factor
 
 
-class PeriodicEmbedding(Module):
+class PeriodicEmbedding(NamedParameters, Module):
     """Periodic embeddings of numeric features, RealMLP's "PBLD" form.
 
     For each of the ``F`` input features ``x_f`` separately (no weight is shared
@@ -326,6 +310,7 @@ class PeriodicEmbedding(Module):
     """
 
     _PARAMS = ("frequencies", "phases", "weight", "bias")
+    _PENALIZED = (True, False, True, False)
     _GRADS = tuple((f"grad_{name}", name) for name in _PARAMS)
 
     def __init__(
@@ -474,16 +459,3 @@ class PeriodicEmbedding(Module):
         x, _, ge, dz, c = self._dz(x, grad_output)
         self._acc(x, ge, dz, c, scale)
 
-    def parameters(self):
-        return (
-            [getattr(self, name) for name in self._PARAMS],
-            [getattr(self, f"grad_{name}") for name in self._PARAMS],
-        )
-
-    def penalized(self):
-        return [True, False, True, False]
-
-    def _rebind(self, params, grads):
-        for name, p, g in zip(self._PARAMS, params, grads):
-            setattr(self, name, p)
-            setattr(self, f"grad_{name}", g)

@@ -340,6 +340,33 @@ class WeightBias:
             self.bias, self.grad_bias = params[1], grads[1]
 
 
+class NamedParameters:
+    """Parameter plumbing of a module whose parameters are the attributes named in
+    ``_PARAMS``, each with its gradient in ``grad_<name>``; ``_PENALIZED`` says, in the
+    same order, which ones a weight penalty acts on.
+
+    Mixed into the modules with a fixed set of parameters (``LookupTable``, ``Scale``,
+    ``PeriodicEmbedding``, ``PReLU``, ``ParametricActivation``).
+    """
+
+    _PARAMS = ("weight",)
+    _PENALIZED = (True,)
+
+    def parameters(self):
+        return (
+            [getattr(self, name) for name in self._PARAMS],
+            [getattr(self, f"grad_{name}") for name in self._PARAMS],
+        )
+
+    def penalized(self):
+        return list(self._PENALIZED)
+
+    def _rebind(self, params, grads):
+        for name, p, g in zip(self._PARAMS, params, grads):
+            setattr(self, name, p)
+            setattr(self, f"grad_{name}", g)
+
+
 def _fused_pairs(seq):
     """Fast path (``_fast.py``): the indices ``i`` where ``Sequential`` runs modules ``i``
     and ``i + 1`` as one fused layer (``modules[i].fuses_with(modules[i + 1])``: a
