@@ -42,6 +42,22 @@ def _final_step(estimator):
     return estimator
 
 
+def _bagged_member(net, member):
+    """``net.estimators_[member]``, or a ValueError naming what is wrong."""
+    bagged = net.__dict__.get("estimators_") or []
+    if not bagged:
+        raise ValueError(
+            f"member={member!r} needs a bagged network (n_estimators > 1); "
+            f"this {type(net).__name__} has no estimators_."
+        )
+    if not isinstance(member, numbers.Integral) or not -len(bagged) <= member < len(bagged):
+        raise ValueError(
+            f"member must be an int in [0, {len(bagged)}) for this ensemble of "
+            f"{len(bagged)}, got {member!r}."
+        )
+    return bagged[member]
+
+
 def _as_curve(values):
     """A list of per-epoch values as a float array, or None for None / empty."""
     if values is None or len(values) == 0:
@@ -313,22 +329,9 @@ class TrainingCurveDisplay:
         net = _final_step(estimator)
         check_is_fitted(estimator)
         if member is not None:
-            bagged = net.__dict__.get("estimators_") or []
-            if not bagged:
-                raise ValueError(
-                    f"member={member!r} needs a bagged network (n_estimators > 1); "
-                    f"this {type(net).__name__} has no estimators_."
-                )
-            if not isinstance(member, numbers.Integral) or not -len(bagged) <= member < len(
-                bagged
-            ):
-                raise ValueError(
-                    f"member must be an int in [0, {len(bagged)}) for this ensemble of "
-                    f"{len(bagged)}, got {member!r}."
-                )
             if name is None:
                 name = f"{type(net).__name__}, member {member}"
-            net = bagged[member]
+            net = _bagged_member(net, member)
         if not hasattr(net, "loss_curve_"):
             raise TypeError(
                 f"{type(net).__name__} has no loss_curve_: TrainingCurveDisplay needs a "
