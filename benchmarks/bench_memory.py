@@ -45,7 +45,14 @@ def child(side, mode, quick):
     import resource
     import tracemalloc
 
-    from _common import import_ours, mlp_params, quiet_convergence, synth_data, threads
+    from _common import (
+        import_ours,
+        mlp_n_params,
+        mlp_params,
+        quiet_convergence,
+        synth_data,
+        threads,
+    )
 
     if side.startswith("convnet"):
         return convnet_child(side, quick)
@@ -66,10 +73,8 @@ def child(side, mode, quick):
         # warm-up loads them; the load is reported on its own
         from sknn_backprop import nn
 
-        sizes = [X.shape[1], *hidden, 10]
-        n_params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
         before_kb = _status_kb("VmRSS")
-        fast = nn.choose_fast_path(epochs, X.shape, n_params)
+        fast = nn.choose_fast_path(epochs, X.shape, mlp_n_params([X.shape[1], *hidden, 10]))
     with threads(1), quiet_convergence():
         try:  # warm-up: imports, buffers (and the fast path's kernels: the same layers
             # on 400 rows, so that every kernel the measured fit calls is loaded)

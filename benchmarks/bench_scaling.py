@@ -38,6 +38,7 @@ from _common import (
     import_ours,
     interleave,
     make_parser,
+    mlp_n_params,
     mlp_params,
     probe_ours,
     quiet_convergence,
@@ -112,8 +113,7 @@ def child(n):
         # it (as imports, not counted): decide for the measured fit, so the warm-up loads them
         from sknn_backprop import nn
 
-        sizes = [X.shape[1], *HIDDEN, int(y.max()) + 1]
-        nn.choose_fast_path(EPOCHS, X.shape, sum((a + 1) * b for a, b in zip(sizes, sizes[1:])))
+        nn.choose_fast_path(EPOCHS, X.shape, mlp_n_params([X.shape[1], *HIDDEN, int(y.max()) + 1]))
         Ours(**mlp_params(HIDDEN, 1)).fit(X[:400], y[:400])  # warm-up: imports, buffers
         gc.collect()
         tracemalloc.start()
